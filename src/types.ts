@@ -15,14 +15,16 @@ export interface AuditRecord {
   readonly ms: number;
   readonly serial: number;
   /**
-   * Raw body fields, in order: names[i] = values[i]. A value keeps its quotes (`"bash"`), so that an unquoted
-   * value can be recognised as hex-encoded. The nested `msg='…'` of user-space records is flattened here
-   * (its fields follow the outer ones; the `msg` field itself is not kept).
+   * Raw body fields, flat and in order: [name0, value0, name1, value1, …]. A value keeps its double quotes
+   * (`"bash"`) so that an unquoted value can be recognised as hex-encoded. The nested `msg='…'` of user-space
+   * records is flattened here (its fields follow the outer ones; the `msg` field itself is not kept).
    */
-  readonly names: string[];
-  readonly values: string[];
-  /** ENRICHED logs: the upper-case interpreted fields after the 0x1D separator (`AUID` → `"alice"` unquoted). */
-  readonly enriched: ReadonlyMap<string, string> | undefined;
+  readonly fields: string[];
+  /**
+   * ENRICHED logs: the upper-case interpreted fields after the 0x1D separator, flat like `fields`, values with
+   * their quotes removed (`AUID`, `alice`). Empty for RAW logs.
+   */
+  readonly enriched: string[];
   /** Where the line came from, for evidence. */
   readonly file: string;
   readonly line: number;
@@ -65,7 +67,7 @@ export interface ParseCounters {
   events: number;
   /** Lines reported as issues. */
   malformed: number;
-  /** Events flushed at end of input or pushed out of the in-flight window rather than completed normally. */
+  /** Events closed early: pushed out of the bounded in-flight window, or over the records-per-event bound. */
   incomplete: number;
   /** Events dropped by the time window (--since/--until). */
   outsideWindow: number;
