@@ -80,11 +80,15 @@ async function readText(path: string): Promise<string> {
   }
 }
 
-/** Reads a passwd and a group file (default: this machine's) → AccountMaps. Rejects with FILE_UNREADABLE. */
-export async function loadAccountMaps(
-  passwdPath = '/etc/passwd',
-  groupPath = '/etc/group',
-): Promise<AccountMaps> {
-  const [passwdText, groupText] = await Promise.all([readText(passwdPath), readText(groupPath)]);
+/**
+ * Reads the audited host's passwd and group files → AccountMaps. A file not given contributes no names: the
+ * analyst machine's own accounts are never a default, they may name a different person. Rejects with
+ * FILE_UNREADABLE.
+ */
+export async function loadAccountMaps(passwdPath?: string, groupPath?: string): Promise<AccountMaps> {
+  const [passwdText, groupText] = await Promise.all([
+    passwdPath === undefined ? '' : readText(passwdPath),
+    groupPath === undefined ? '' : readText(groupPath),
+  ]);
   return parseAccounts(passwdText, groupText).maps;
 }

@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// npm run bench:parse — a benchmark, not a test.
+//
+// Builds ~200 MB and ~1 GB logs with ../shared/corpus/scale.mjs, then times, side by side in one run,
+//   ours:  auditsweep parse FILE --out DIR          (writes events.csv)
+//   peer:  ausearch -if FILE --format csv > FILE     (the reference tool, Debian package auditd)
+// and prints MB/s, events/s and peak RSS of each and the ratios, as medians over --runs runs (alternating
+// ours/peer so that machine noise hits both alike).
+//
+//   node bench/parse.mjs [--sizes 200,1000] [--runs 3] [--input enriched|raw|DIR] [--keep]
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CORPUS = resolve(ROOT, '..', 'shared', 'corpus');
+const WORK = join(ROOT, '.bench');
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+const sizes = arg('sizes', '200,1000').split(',').map(Number);
+const runs = Number(arg('runs', '3'));
+const input = arg('input', 'enriched');
+const keep = process.argv.includes('--keep');
+
+/** Runs a command; resolves with wall time (ms) and peak RSS (bytes) read from /proc VmHWM while it runs. */
+function measure(cmd, args, { stdoutFile } = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(cmd, args, { stdio: ['ignore', stdoutFile ? 'pipe' : 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    if (stdoutFile) child.stdout.pipe(createWriteStream(stdoutFile));
+    let peak = 0;
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+      } catch {
+        // exited between polls
+      }
+    }, 10);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${stderr.slice(0, 500)}`));
+      else resolvePromise({ ms, peak, stderr });
+    });
+  });
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const mb = (bytes) => bytes / 1024 / 1024;
+const fmt = (x, d = 1) => x.toFixed(d);
+
+async function buildLog(sizeMb) {
+  mkdirSync(WORK, { recursive: true });
+  const out = join(WORK, `${input.replace(/[^a-z0-9]/gi, '_')}-${sizeMb}mb.log`);
+  const meta = `${out}.json`;
+  if (!existsSync(out) || !existsSync(meta)) {
+    process.stderr.write(`building ${out} (${sizeMb} MiB) with scale.mjs…\n`);
+    const inputPath = existsSync(join(CORPUS, input)) ? join(CORPUS, input) : input;
+    const { stderr } = await measure(
+      process.execPath,
+      [join(CORPUS, 'scale.mjs'), '--size-mb', String(sizeMb), '--out', out, '--input', inputPath],
+      { stdoutFile: meta },
+    );
+    void stderr;
+  }
+  const summary = JSON.parse(readFileSync(meta, 'utf8'));
+  return { file: out, bytes: statSync(out).size, summary };
+}
+
+async function main() {
+  if (!existsSync('/usr/sbin/ausearch')) {
+    console.error('ausearch is missing: apt-get install -y auditd (the benchmark compares against it)');
+    process.exit(1);
+  }
+  const cli = join(ROOT, 'bin', 'auditsweep.js');
+  const rows = [];
+  for (const size of sizes) {
+    const { file, bytes, summary } = await buildLog(size);
+    const ourEvents = Number(summary.distinct_events ?? summary.events ?? 0);
+    const peerEvents = Number(summary.expected_ausearch_events ?? ourEvents);
+    const outDir = join(WORK, 'out');
+    const ours = [];
+    const peer = [];
+    for (let i = 0; i < runs; i++) {
+      rmSync(outDir, { recursive: true, force: true });
+      const o = await measure(process.execPath, [cli, 'parse', file, '--host', 'bench', '--out', outDir]);
+      const m = /(\d+) events/.exec(o.stderr);
+      if (m && Number(m[1]) !== ourEvents) {
+        process.stderr.write(`note: auditsweep reported ${m[1]} events, scale.mjs predicted ${ourEvents}\n`);
+      }
+      ours.push(o);
+      const p = await measure('/usr/sbin/ausearch', ['-if', file, '--format', 'csv'], {
+        stdoutFile: join(WORK, 'ausearch.csv'),
+      });
+      peer.push(p);
+      process.stderr.write(
+        `  ${size} MiB run ${i + 1}/${runs}: auditsweep ${fmt(o.ms / 1000, 2)} s, ausearch ${fmt(p.ms / 1000, 2)} s\n`,
+      );
+    }
+    const oMs = median(ours.map((r) => r.ms));
+    const pMs = median(peer.map((r) => r.ms));
+    const oRss = median(ours.map((r) => r.peak));
+    const pRss = median(peer.map((r) => r.peak));
+    rows.push({
+      size: `${fmt(mb(bytes), 0)} MiB`,
+      events: ourEvents,
+      ours: { mbs: mb(bytes) / (oMs / 1000), eps: ourEvents / (oMs / 1000), rss: oRss, s: oMs / 1000 },
+      peer: { mbs: mb(bytes) / (pMs / 1000), eps: peerEvents / (pMs / 1000), rss: pRss, s: pMs / 1000 },
+    });
+  }
+  console.log(`\nparse benchmark: medians of ${runs} runs, input ${input}, node ${process.version}\n`);
+  console.log('| log | tool | time s | MB/s | events/s | peak RSS MiB |\n|---|---|---:|---:|---:|---:|');
+  for (const r of rows) {
+    for (const [name, x] of [
+      ['auditsweep parse', r.ours],
+      ['ausearch --format csv', r.peer],
+    ]) {
+      console.log(
+        `| ${r.size} | ${name} | ${fmt(x.s, 2)} | ${fmt(x.mbs)} | ${fmt(x.eps, 0)} | ${fmt(mb(x.rss), 0)} |`,
+      );
+    }
+    console.log(
+      `| ${r.size} | **ratio** (ours/peer) | ${fmt(r.ours.s / r.peer.s, 2)}× time | ${fmt(r.ours.mbs / r.peer.mbs, 2)}× | ${fmt(r.ours.eps / r.peer.eps, 2)}× | ${fmt(r.ours.rss / r.peer.rss, 2)}× |`,
+    );
+  }
+  console.log(
+    '\ntargets (issue #2): throughput ≥ 3× ausearch; peak RSS < 200 MiB and not growing with file size',
+  );
+  if (!keep) rmSync(join(WORK, 'out'), { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,203 @@
+/**
+ * The parser of one host's logs: bytes in (file by file, oldest first), ParsedEvents and ParseIssues out.
+ *
+ * bytes → lines (bounded length) → tokenize → reassemble → window filter → row. One instance per host, so an
+ * event split by a log rotation comes out whole. Synchronous and push-based (`write(chunk)`), so the local-file
+ * reader and the SSH fetcher drive it the same way and keep backpressure on their own streams.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import type { AccountMaps, AuditEvent, ParseCounters, ParsedEvent, ParseIssue } from '../types.js';
+import { emptyCounters } from '../types.js';
+import { type CloseReason, type ReassembleOptions, Reassembler } from './reassemble.js';
+import { buildRow } from './row.js';
+import { tokenizeLine } from './tokenize.js';
+
+export interface HostParserOptions {
+  /** Inventory name of the host; the `host` column. */
+  readonly host: string;
+  /** The host's account maps, to name ids in RAW logs. */
+  readonly accounts?: AccountMaps | undefined;
+  /** Keep only events at or after this time (epoch ms). */
+  readonly since?: number | undefined;
+  /** Keep only events before this time (epoch ms). */
+  readonly until?: number | undefined;
+  /**
+   * Longest line accepted, in bytes. auditd's own limit is MAX_AUDIT_MESSAGE_LENGTH (8970) plus the ENRICHED
+   * part; anything far beyond is not a record, and holding it would let one line exhaust memory.
+   */
+  readonly maxLineBytes?: number | undefined;
+  readonly reassemble?: ReassembleOptions | undefined;
+}
+
+export interface HostParserSink {
+  event(parsed: ParsedEvent): void;
+  issue(issue: ParseIssue): void;
+}
+
+const NEWLINE = 0x0a;
+const DEFAULT_MAX_LINE = 64 * 1024;
+
+export class HostLogParser {
+  readonly counters: ParseCounters = emptyCounters();
+  private readonly reassembler: Reassembler;
+  private readonly maxLine: number;
+  private file = '';
+  private lineNo = 0;
+  /** Bytes of an unfinished line carried over from the previous chunk. */
+  private carry: Buffer[] = [];
+  private carryLen = 0;
+  /** Set while skipping the rest of an over-long line. */
+  private skipping = false;
+  private skipStartLine = 0;
+  private decoder = new StringDecoder('utf8');
+
+  constructor(
+    private readonly options: HostParserOptions,
+    private readonly sink: HostParserSink,
+  ) {
+    this.maxLine = options.maxLineBytes ?? DEFAULT_MAX_LINE;
+    this.reassembler = new Reassembler(
+      {
+        event: (event, reason) => this.onEvent(event, reason),
+        issue: (issue) => this.reportIssue(issue),
+      },
+      options.reassemble,
+    );
+  }
+
+  /** Starts the next file of this host (the name goes into `source_file`). Closes the previous one. */
+  beginFile(name: string): void {
+    if (this.file !== '') this.endFile();
+    this.file = name;
+    this.lineNo = 0;
+  }
+
+  /** Feeds bytes of the current file. */
+  write(chunk: Buffer): void {
+    this.counters.bytes += chunk.length;
+    let start = 0;
+    if (this.skipping) {
+      const nl = chunk.indexOf(NEWLINE);
+      if (nl < 0) return;
+      this.endSkip();
+      start = nl + 1;
+    }
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last < start) {
+      this.hold(chunk, start);
+      return;
+    }
+    let text: string;
+    if (this.carryLen > 0) {
+      this.carry.push(chunk.subarray(start, last + 1));
+      text = this.decoder.write(Buffer.concat(this.carry));
+      this.carry = [];
+      this.carryLen = 0;
+    } else {
+      text = chunk.toString('utf8', start, last + 1);
+    }
+    this.lines(text);
+    if (last + 1 < chunk.length) this.hold(chunk, last + 1);
+  }
+
+  /** Ends the current file: a last line without a newline is parsed and reported (the file was cut). */
+  endFile(): void {
+    if (this.skipping) this.endSkip();
+    if (this.carryLen > 0) {
+      const text = this.decoder.write(Buffer.concat(this.carry)) + this.decoder.end();
+      this.carry = [];
+      this.carryLen = 0;
+      this.lineNo++;
+      this.counters.lines++;
+      this.reportIssue({
+        file: this.file,
+        line: this.lineNo,
+        reason: 'truncated',
+        detail: 'the last line has no newline: the file was cut or was being written',
+      });
+      this.line(text);
+    }
+    this.decoder = new StringDecoder('utf8');
+  }
+
+  /** Ends the host's input: closes every event still waiting for records. */
+  end(): void {
+    this.endFile();
+    this.reassembler.flush();
+  }
+
+  private hold(chunk: Buffer, from: number): void {
+    const part = chunk.subarray(from);
+    if (this.carryLen + part.length > this.maxLine) {
+      this.carry = [];
+      this.carryLen = 0;
+      this.skipping = true;
+      this.skipStartLine = this.lineNo + 1;
+      return;
+    }
+    // Copy: the caller may reuse its buffer.
+    this.carry.push(Buffer.from(part));
+    this.carryLen += part.length;
+  }
+
+  private endSkip(): void {
+    this.skipping = false;
+    this.lineNo = this.skipStartLine;
+    this.counters.lines++;
+    this.reportIssue({
+      file: this.file,
+      line: this.lineNo,
+      reason: 'line-too-long',
+      detail: `line longer than ${this.maxLine} bytes skipped`,
+    });
+  }
+
+  private lines(text: string): void {
+    let pos = 0;
+    const end = text.length;
+    while (pos < end) {
+      let nl = text.indexOf('\n', pos);
+      if (nl < 0) nl = end;
+      this.lineNo++;
+      this.counters.lines++;
+      if (nl - pos > this.maxLine) {
+        this.reportIssue({
+          file: this.file,
+          line: this.lineNo,
+          reason: 'line-too-long',
+          detail: `line of ${nl - pos} characters skipped`,
+        });
+      } else if (nl > pos) {
+        this.line(text.slice(pos, nl));
+      }
+      pos = nl + 1;
+    }
+  }
+
+  private line(text: string): void {
+    if (text.length === 0) return;
+    const result = tokenizeLine(text, this.file, this.lineNo);
+    if (result.issue !== undefined) this.reportIssue(result.issue);
+    if (result.record !== undefined) {
+      this.counters.records++;
+      this.reassembler.push(result.record);
+    }
+  }
+
+  private reportIssue(issue: ParseIssue): void {
+    if (issue.reason !== 'event-too-large') this.counters.malformed++;
+    this.sink.issue(issue);
+  }
+
+  private onEvent(event: AuditEvent, reason: CloseReason): void {
+    if (reason === 'evicted' || reason === 'too-large') this.counters.incomplete++;
+    const t = event.sec * 1000 + event.ms;
+    const { since, until } = this.options;
+    if ((since !== undefined && t < since) || (until !== undefined && t >= until)) {
+      this.counters.outsideWindow++;
+      return;
+    }
+    this.counters.events++;
+    this.sink.event({ event, row: buildRow(event, this.options) });
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Field values as a reviewer reads them: quotes removed, hex-encoded values decoded.
+ *
+ * auditd writes an untrusted string double-quoted when it is plain ASCII, and as unquoted hex when it holds a
+ * space, a quote, a control byte or non-ASCII (audit_log_n_untrustedstring in the kernel, audit_encode_value in
+ * user space). Which fields can be encoded this way is auparse's AUPARSE_TYPE_ESCAPED list (typetab.h).
+ */
+import type { AuditRecord } from '../../types.js';
+import { rawField } from '../tokenize.js';
+import { decodeHex, isHex } from './hex.js';
+
+/** Fields that auditd may hex-encode (auparse typetab.h, AUPARSE_TYPE_ESCAPED and _ESCAPED_KEY). */
+const ESCAPED = new Set([
+  'path',
+  'comm',
+  'exe',
+  'file',
+  'name',
+  'watch',
+  'cwd',
+  'cmd',
+  'acct',
+  'dir',
+  'key',
+  'vm',
+  'old-chardev',
+  'new-chardev',
+  'old-disk',
+  'new-disk',
+  'old-fs',
+  'new-fs',
+  'old-net',
+  'new-net',
+  'device',
+  'cgroup',
+  'apparmor',
+  'operation',
+  'denied_mask',
+  'info',
+  'profile',
+  'requested_mask',
+  'old-rng',
+  'new-rng',
+  'ocomm',
+  'grp',
+  'new_group',
+  'invalid_context',
+  'sw',
+  'root_dir',
+  'proctitle',
+  'data',
+  'old-vcpu',
+  'new-vcpu',
+  'sig_name',
+  'unit',
+  'fp',
+  'new_user',
+  'old_user',
+]);
+
+/** The separator auditd puts between several keys of one rule (AUDIT_KEY_SEPARATOR). */
+export const KEY_SEPARATOR = '\u0001';
+
+/** True for EXECVE argument names: a0, a12, a1[3]. */
+function isExecveArg(name: string): boolean {
+  return (
+    name.charCodeAt(0) === 0x61 && name.length > 1 && name.charCodeAt(1) >= 0x30 && name.charCodeAt(1) <= 0x39
+  );
+}
+
+/**
+ * Decodes one raw value. Double quotes are removed; an unquoted value of an escaped field is hex-decoded when it is
+ * valid hex; `(null)`, `?`, `(none)` and every other unquoted value are returned as written.
+ */
+export function decodeValue(recordType: string, name: string, raw: string): string {
+  if (raw.length >= 2 && raw.charCodeAt(0) === 0x22 && raw.charCodeAt(raw.length - 1) === 0x22) {
+    return raw.slice(1, -1);
+  }
+  if (
+    raw.length >= 2 &&
+    (ESCAPED.has(name) || (recordType === 'EXECVE' && isExecveArg(name))) &&
+    isHex(raw)
+  ) {
+    return decodeHex(raw) ?? raw;
+  }
+  return raw;
+}
+
+/** A body field, decoded; undefined when the record does not have it. */
+export function fieldValue(record: AuditRecord, name: string): string | undefined {
+  const raw = rawField(record, name);
+  return raw === undefined ? undefined : decodeValue(record.type, name, raw);
+}
+
+/** The first record of an event that has `name`, and its decoded value. */
+export function eventField(records: readonly AuditRecord[], name: string): string | undefined {
+  for (const r of records) {
+    const v = fieldValue(r, name);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** A rule key field → its keys (several keys of one rule are joined by 0x01); `(null)` → none. */
+export function splitKeys(value: string | undefined): string[] {
+  if (value === undefined || value === '(null)' || value === '') return [];
+  return value.split(KEY_SEPARATOR).filter((k) => k !== '');
+}
