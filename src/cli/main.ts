@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isSweepError } from '../errors.js';
 import { registerParse } from './commands/parse.js';
+import { registerSweep } from './commands/sweep.js';
 import { EXIT } from './exit-codes.js';
 
 function version(): string {
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
       writeErr: (s) => process.stderr.write(s),
     });
   registerParse(program);
+  registerSweep(program);
   return program;
 }
 

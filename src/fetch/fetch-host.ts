@@ -1,0 +1,390 @@
+/**
+ * One host, end to end: connect (with retries for transient failures), list the audit log and its rotated
+ * siblings, pick what the window and the incremental state call for, and stream each file, oldest first,
+ * through the host's one parser. Never throws for a host failure: the result says ok / partial / failed.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { TimeWindow } from '../config/window.js';
+import { SweepError } from '../errors.js';
+import type { InventoryHost } from '../inventory/types.js';
+import { HostLogParser, type HostParserSink } from '../parse/host-parser.js';
+import type { AccountMaps, HostFailureCode, ParseCounters } from '../types.js';
+import { oneLine } from './classify-error.js';
+import { firstEventTime, selectForWindow } from './list-logs.js';
+import { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry.js';
+import { openSession, type Session, type SessionOptions } from './session.js';
+import { createSftpTransport } from './sftp-transport.js';
+import { fingerprint, HEAD_FINGERPRINT_BYTES, type LogCursor } from './state.js';
+import { createSudoTransport } from './sudo-transport.js';
+import type { LogTransport, RemoteFile } from './transport.js';
+
+export interface FetchHostOptions {
+  readonly window: TimeWindow;
+  readonly session: SessionOptions;
+  readonly retry?: Partial<Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs'>>;
+  /** The host's account maps for RAW logs (rarely known for a remote host). */
+  readonly accounts?: AccountMaps | undefined;
+  /** `--keep-raw`: store the exact bytes received here (one folder per host), with their SHA-256. */
+  readonly keepRawDir?: string | undefined;
+  /** `--incremental`: where the previous sweep stopped; undefined reads everything the window selects. */
+  readonly cursor?: LogCursor | undefined;
+  /** Aborted at the per-host deadline or on interrupt. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** One file as received, for the manifest (chain of custody). */
+export interface FetchedFile {
+  readonly path: string;
+  readonly name: string;
+  /** Byte range read: [start, end). */
+  readonly start: number;
+  readonly end: number;
+  readonly remoteSize: number;
+  readonly remoteMtime: string;
+  readonly inode?: number | undefined;
+  /** SHA-256 of exactly the bytes received. */
+  readonly sha256: string;
+  /** Where --keep-raw stored them. */
+  readonly rawFile?: string | undefined;
+  readonly complete: boolean;
+}
+
+export interface HostFetchResult {
+  readonly status: 'ok' | 'partial' | 'failed';
+  readonly code?: HostFailureCode | undefined;
+  readonly message: string;
+  readonly files: FetchedFile[];
+  /** Bytes received from the host. */
+  readonly bytes: number;
+  readonly counters: ParseCounters;
+  readonly durationMs: number;
+  /** For the next incremental sweep; undefined when the host failed before reading its live log. */
+  readonly cursor?: LogCursor | undefined;
+  /** Security warnings from the session (e.g. an unverified host key accepted) for every report. */
+  readonly warnings: string[];
+}
+
+/**
+ * Feeds a parser from a file stream, holding back a last line that has no newline yet when the file is the live
+ * log (auditd may be writing it): that line is read next time, not reported as truncated.
+ */
+class LineBoundary {
+  private tail: Buffer[] = [];
+  private tailLen = 0;
+  /** Bytes handed to the parser, which end with a complete line. */
+  consumed = 0;
+
+  constructor(
+    private readonly parser: HostLogParser,
+    private readonly holdTail: boolean,
+  ) {}
+
+  write(chunk: Buffer): void {
+    if (!this.holdTail) {
+      this.parser.write(chunk);
+      this.consumed += chunk.length;
+      return;
+    }
+    const nl = chunk.lastIndexOf(0x0a);
+    if (nl < 0) {
+      this.tail.push(chunk);
+      this.tailLen += chunk.length;
+      return;
+    }
+    for (const t of this.tail) this.parser.write(t);
+    this.parser.write(chunk.subarray(0, nl + 1));
+    this.consumed += this.tailLen + nl + 1;
+    this.tail = nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
+    this.tailLen = chunk.length - nl - 1;
+  }
+}
+
+function transportFor(host: InventoryHost, session: Session): Promise<LogTransport> {
+  const user = session.facts.user;
+  if (host.transport === 'sudo') return Promise.resolve(createSudoTransport(session.client, { user }));
+  return session.sftp().then((sftp) => createSftpTransport(sftp, { user }));
+}
+
+/** Finds the file the cursor points at (same inode, or same head bytes), newest first. */
+async function locateCursor(
+  transport: LogTransport,
+  files: readonly RemoteFile[],
+  cursor: LogCursor,
+): Promise<{ index: number; truncated: boolean } | undefined> {
+  for (let i = files.length - 1; i >= 0; i--) {
+    const f = files[i]!;
+    if (f.name.endsWith('.gz')) continue;
+    if (cursor.inode !== undefined && f.inode !== undefined && f.inode !== cursor.inode) continue;
+    if (f.size < cursor.headLength) {
+      // Shorter than the head we fingerprinted: this is the same inode truncated, or another file.
+      if (cursor.inode !== undefined && f.inode === cursor.inode) return { index: i, truncated: true };
+      continue;
+    }
+    const head = await transport.head(f.path, cursor.headLength);
+    if (fingerprint(head) === cursor.headSha256) return { index: i, truncated: f.size < cursor.offset };
+  }
+  return undefined;
+}
+
+interface PlannedRead {
+  readonly file: RemoteFile;
+  readonly start: number;
+  readonly live: boolean;
+}
+
+/** Decides which files to read and from where: window selection, then the incremental cursor. */
+async function plan(
+  transport: LogTransport,
+  files: RemoteFile[],
+  options: FetchHostOptions,
+  notes: string[],
+): Promise<PlannedRead[]> {
+  let candidates = files;
+  let startOf = new Map<string, number>();
+  if (options.cursor !== undefined) {
+    const found = await locateCursor(transport, files, options.cursor);
+    if (found === undefined) {
+      notes.push('the log read last time is gone (rotated out of reach); reading every file again');
+    } else if (found.truncated) {
+      notes.push(`${files[found.index]!.name} was truncated since the last sweep; reading it from the start`);
+      candidates = files.slice(found.index);
+    } else {
+      candidates = files.slice(found.index);
+      startOf = new Map([[files[found.index]!.path, options.cursor.offset]]);
+    }
+  }
+  let selection = selectForWindow(candidates, options.window);
+  if (selection.undecided.length > 0) {
+    const firstEventMs = new Map<string, number | undefined>();
+    for (const f of selection.undecided)
+      firstEventMs.set(f.path, firstEventTime(await transport.head(f.path, 64 * 1024)));
+    selection = selectForWindow(candidates, options.window, { firstEventMs });
+  }
+  const newest = files[files.length - 1];
+  return selection.selected
+    .map((file) => ({
+      file,
+      start: startOf.get(file.path) ?? 0,
+      live: file === newest && !file.name.endsWith('.gz'),
+    }))
+    .filter((r) => r.start < r.file.size || r.live);
+}
+
+function stampOf(f: RemoteFile): string {
+  return new Date(f.mtimeMs).toISOString();
+}
+
+/** Reads one file into the parser (and the raw copy). Resolves with what was received. */
+async function readOne(
+  transport: LogTransport,
+  read: PlannedRead,
+  parser: HostLogParser,
+  options: FetchHostOptions,
+  host: InventoryHost,
+  afterChunk: () => Promise<void>,
+  onBytes: (n: number) => void,
+): Promise<{ fetched: FetchedFile; consumedEnd: number }> {
+  const { file, start, live } = read;
+  const end = file.size;
+  const hash: Hash = createHash('sha256');
+  let raw: WriteStream | undefined;
+  let rawFile: string | undefined;
+  if (options.keepRawDir !== undefined) {
+    const dir = join(options.keepRawDir, safeName(host.name));
+    await mkdir(dir, { recursive: true });
+    rawFile = join(dir, start > 0 ? `${file.name}.from-${start}` : file.name);
+    raw = createWriteStream(rawFile, { flags: 'wx', mode: 0o600 });
+  }
+  const source: Readable = transport.read(file.path, { start, end });
+  const gz = file.name.endsWith('.gz');
+  const boundary = new LineBoundary(parser, live);
+  parser.beginFile(file.path);
+  let received = 0;
+  try {
+    const bytes: AsyncIterable<Buffer> = gz ? gunzipTap(source, hash, raw, (n) => tally(n)) : source;
+    for await (const chunk of bytes) {
+      if (!gz) {
+        hash.update(chunk);
+        tally(chunk.length);
+        if (raw && !raw.write(chunk)) await once(raw, 'drain');
+      }
+      boundary.write(chunk);
+      await afterChunk();
+    }
+  } finally {
+    if (raw) await new Promise<void>((r) => raw?.end(r));
+  }
+  parser.endFile();
+  return {
+    fetched: {
+      path: file.path,
+      name: file.name,
+      start,
+      end: start + received,
+      remoteSize: file.size,
+      remoteMtime: stampOf(file),
+      inode: file.inode,
+      sha256: hash.digest('hex'),
+      rawFile,
+      complete: start + received === end,
+    },
+    consumedEnd: gz ? end : start + boundary.consumed,
+  };
+
+  function tally(n: number): void {
+    received += n;
+    onBytes(n);
+  }
+}
+
+/** Decompresses a .gz stream while hashing and storing the compressed bytes as received. */
+async function* gunzipTap(
+  source: Readable,
+  hash: Hash,
+  raw: WriteStream | undefined,
+  onCompressed: (n: number) => void,
+): AsyncGenerator<Buffer> {
+  const gunzip = createGunzip();
+  source.on('data', (chunk: Buffer) => {
+    hash.update(chunk);
+    onCompressed(chunk.length);
+    raw?.write(chunk);
+  });
+  source.on('error', (err) => gunzip.destroy(err));
+  source.pipe(gunzip);
+  for await (const chunk of gunzip) yield chunk as Buffer;
+}
+
+/** A host or file name made safe for a path component: no separators, no dot-dot, no control bytes. */
+export function safeName(name: string): string {
+  const cleaned = name.replace(/[^A-Za-z0-9._@-]/g, '_').replace(/^\.+/, '_');
+  return cleaned === '' ? '_' : cleaned.slice(0, 120);
+}
+
+function failureCode(err: unknown): { code: HostFailureCode; message: string } {
+  if (err instanceof SweepError) {
+    const code = err.code;
+    const host: readonly string[] = [
+      'DNS',
+      'REFUSED',
+      'TIMEOUT',
+      'HOST_KEY_UNKNOWN',
+      'HOST_KEY_CHANGED',
+      'AUTH_FAILED',
+      'PERMISSION_DENIED',
+      'LOG_MISSING',
+      'PROTOCOL',
+      'INTERRUPTED',
+    ];
+    if (host.includes(code)) return { code: code as HostFailureCode, message: oneLine(err.message) };
+    return { code: 'PROTOCOL', message: oneLine(`${err.code}: ${err.message}`) };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'PROTOCOL', message: oneLine(`unexpected error: ${message}`) };
+}
+
+/**
+ * Collects one host. `sink` receives its rows and parse issues as they come; `afterChunk` lets the caller keep
+ * backpressure (wait for its writers). On a failure after some files were read, the status is `partial`: the
+ * rows received so far are real and kept, and the message says where it stopped.
+ */
+export async function fetchHost(
+  host: InventoryHost,
+  sink: HostParserSink,
+  afterChunk: () => Promise<void>,
+  options: FetchHostOptions,
+): Promise<HostFetchResult> {
+  const started = Date.now();
+  const parser = new HostLogParser(
+    { host: host.name, accounts: options.accounts, since: options.window.since, until: options.window.until },
+    sink,
+  );
+  const files: FetchedFile[] = [];
+  const notes: string[] = [];
+  let bytes = 0;
+  let session: Session | undefined;
+  let cursor: LogCursor | undefined;
+  let reading = false;
+  const result = (
+    status: HostFetchResult['status'],
+    message: string,
+    code?: HostFailureCode,
+  ): HostFetchResult => ({
+    status,
+    code,
+    message,
+    files,
+    bytes,
+    counters: parser.counters,
+    durationMs: Date.now() - started,
+    cursor,
+    warnings: [...(session?.facts.warnings ?? [])],
+  });
+  try {
+    const retry = { ...DEFAULT_RETRY, ...options.retry };
+    const sessionOptions = options.signal ? { ...options.session, signal: options.signal } : options.session;
+    session = await withRetry(() => openSession(host, sessionOptions), {
+      ...retry,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const transport = await transportFor(host, session);
+    const listed = await transport.listLogs(host.logPath);
+    const reads = await plan(transport, listed, options, notes);
+    reading = true;
+    for (const read of reads) {
+      const { fetched, consumedEnd } = await readOne(
+        transport,
+        read,
+        parser,
+        options,
+        host,
+        afterChunk,
+        (n) => {
+          bytes += n;
+        },
+      );
+      files.push(fetched);
+      if (read.live) {
+        const headLength = Math.min(HEAD_FINGERPRINT_BYTES, consumedEnd);
+        const head = headLength > 0 ? await transport.head(read.file.path, headLength) : Buffer.alloc(0);
+        cursor = {
+          path: read.file.path,
+          inode: read.file.inode,
+          headSha256: fingerprint(head),
+          headLength,
+          offset: consumedEnd,
+          mtimeMs: read.file.mtimeMs,
+          updatedAt: new Date().toISOString(),
+        };
+      }
+    }
+    parser.end();
+    const c = parser.counters;
+    const summary =
+      `${files.length} file${files.length === 1 ? '' : 's'}, ${bytes} bytes, ${c.events} events` +
+      (c.malformed > 0 ? `, ${c.malformed} bad lines` : '') +
+      (notes.length > 0 ? `; ${notes.join('; ')}` : '');
+    return result('ok', summary);
+  } catch (err) {
+    const { code, message } = failureCode(err);
+    if (reading && bytes > 0) {
+      // What was received is real evidence: keep it, flushed, and say plainly that the log is incomplete.
+      parser.end();
+      cursor = undefined; // never advance the incremental state past an interrupted read
+      return result(
+        'partial',
+        `${message} — collection stopped after ${bytes} bytes; rows up to there kept`,
+        code,
+      );
+    }
+    return result('failed', message, code);
+  } finally {
+    await session?.close();
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * `auditsweep sweep` as a reviewer runs it, against a fleet of real OpenSSH sshd processes on loopback.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Papa from 'papaparse';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HostLogParser } from '../../src/parse/host-parser.js';
+import { parseLocalFiles } from '../../src/parse/read-files.js';
+import type { EventRow } from '../../src/types.js';
+import { replaceHostKey, type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
+import { type SilentServer, startSilentServer, unusedPort } from '../helpers/tcp-silent.js';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'auditsweep.js');
+const FIX = join(ROOT, 'test', 'fixtures', 'corpus');
+const ROTATED = ['audit.log.2', 'audit.log.1', 'audit.log'];
+
+function corpusLogs(variant: string, gzOldest = false): Record<string, string> {
+  return Object.fromEntries(
+    ROTATED.map((f, i) => [i === 0 && gzOldest ? `${f}.gz` : f, join(FIX, variant, f)]),
+  );
+}
+
+async function sweep(args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    const { stderr } = await run(process.execPath, [BIN, 'sweep', ...args], {
+      env: { ...process.env, SSH_AUTH_SOCK: '', AUDITSWEEP_SSH_PASSWORD: '' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: 0, stderr };
+  } catch (err) {
+    const e = err as { code: number; stderr: string };
+    return { code: e.code, stderr: e.stderr };
+  }
+}
+
+function readCsv<T = Record<string, string>>(path: string): T[] {
+  const parsed = Papa.parse<T>(readFileSync(path, 'utf8'), { header: true, skipEmptyLines: true });
+  expect(parsed.errors).toEqual([]);
+  return parsed.data;
+}
+
+/** The rows the parser makes of the same files read locally: what the sweep must reproduce for that host. */
+async function localRows(host: string, files: string[]): Promise<EventRow[]> {
+  const rows: EventRow[] = [];
+  const parser = new HostLogParser({ host }, { event: (e) => rows.push(e.row), issue: () => {} });
+  await parseLocalFiles(files, parser);
+  return rows;
+}
+
+/** Drops the file path (remote vs local) and applies the CSV's formula neutralisation (a leading `'`). */
+const withoutSource = (r: Record<string, string>) => {
+  const { source_file: _f, ...rest } = r;
+  return Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, /^[=+\-@\t\r]/.test(v) ? `'${v}` : v]));
+};
+
+describe('auditsweep sweep against a real sshd fleet', () => {
+  let fleet: SshdFleet;
+  let silent: SilentServer;
+  let dir: string;
+  let inventory: string;
+  let knownHosts: string;
+
+  beforeAll(async () => {
+    fleet = await startSshdFleet({
+      hosts: [
+        { name: 'web-01', logs: corpusLogs('enriched') },
+        { name: 'web-02', logs: corpusLogs('raw') },
+        { name: 'web-03', logs: corpusLogs('node-user') },
+        { name: 'web-04', logs: corpusLogs('node-hostname', true) },
+        { name: 'web-05', logs: { 'audit.log': join(FIX, 'enriched', 'audit.log') } },
+        { name: 'unknown-key', logs: corpusLogs('enriched') },
+        { name: 'changed-key', logs: corpusLogs('enriched') },
+        { name: 'wrong-key', logs: corpusLogs('enriched'), denyClientKey: true },
+        { name: 'no-logs', createLogDir: false },
+      ],
+    });
+    silent = await startSilentServer();
+    dir = mkdtempSync(join(tmpdir(), 'auditsweep-sweep-'));
+    // An empty OpenSSH client config, so that the machine's ~/.ssh/config plays no part.
+    writeFileSync(join(dir, 'no-ssh-config'), '');
+    // Trust every host but `unknown-key`; `changed-key` is trusted with the key it has now, then re-keyed.
+    knownHosts = join(dir, 'known_hosts');
+    writeFileSync(
+      knownHosts,
+      fleet.hosts
+        .filter((h) => h.name !== 'unknown-key')
+        .map((h) => `[${h.address}]:${h.port} ${h.hostKeyPublic}\n`)
+        .join(''),
+    );
+    await replaceHostKey(fleet.hosts.find((h) => h.name === 'changed-key')!);
+    const refusedPort = await unusedPort();
+    inventory = join(dir, 'inventory.yaml');
+    writeFileSync(
+      inventory,
+      [
+        'auditsweep: 1',
+        'defaults:',
+        `  user: ${fleet.user}`,
+        `  identityFile: ${fleet.clientKey}`,
+        'groups:',
+        '  fleet:',
+        '    hosts:',
+        ...fleet.hosts.flatMap((h) => [
+          `      ${h.name}:`,
+          `        address: ${h.address}`,
+          `        port: ${h.port}`,
+        ]),
+        '  broken:',
+        '    hosts:',
+        '      refused:',
+        '        address: 127.0.0.1',
+        `        port: ${refusedPort}`,
+        '      silent:',
+        `        address: ${silent.address}`,
+        `        port: ${silent.port}`,
+        '',
+      ].join('\n'),
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await fleet?.stop();
+    await silent?.close();
+  });
+
+  it('sweeps every selected host, reports each failure with its code, and keeps the healthy hosts whole', async () => {
+    const out = join(dir, 'run-1');
+    const { code, stderr } = await sweep([
+      '--inventory',
+      inventory,
+      '--all',
+      '--known-hosts',
+      knownHosts,
+      '--ssh-config',
+      join(dir, 'no-ssh-config'),
+      '--since',
+      '2026-11-01',
+      '--connect-timeout',
+      '2',
+      '--retries',
+      '1',
+      '--out',
+      out,
+      '--yes',
+    ]);
+    expect(code, stderr).toBe(1);
+    const hosts = readCsv(join(out, 'hosts.csv'));
+    const byHost = Object.fromEntries(hosts.map((h) => [h.host, h]));
+    expect(Object.keys(byHost).sort()).toEqual(
+      [...fleet.hosts.map((h) => h.name), 'refused', 'silent'].sort(),
+    );
+    for (const name of ['web-01', 'web-02', 'web-03', 'web-04', 'web-05']) {
+      expect(byHost[name], name).toMatchObject({ outcome: 'ok', code: '' });
+    }
+    expect(byHost['unknown-key']).toMatchObject({ outcome: 'failed', code: 'HOST_KEY_UNKNOWN' });
+    const unknown = fleet.hosts.find((h) => h.name === 'unknown-key')!;
+    expect(byHost['unknown-key']!.message).toContain(unknown.hostKeyFingerprint);
+    expect(byHost['unknown-key']!.message).toContain('auditsweep hosts trust unknown-key');
+    expect(byHost['changed-key']).toMatchObject({ outcome: 'failed', code: 'HOST_KEY_CHANGED' });
+    expect(byHost['wrong-key']).toMatchObject({ outcome: 'failed', code: 'AUTH_FAILED' });
+    expect(byHost['no-logs']).toMatchObject({ outcome: 'failed', code: 'LOG_MISSING' });
+    expect(byHost.refused).toMatchObject({ outcome: 'failed', code: 'REFUSED' });
+    expect(byHost.silent).toMatchObject({ outcome: 'failed', code: 'TIMEOUT' });
+    expect(stderr).toMatch(/HOST_KEY_CHANGED/);
+
+    // Per-host rows equal what the parser makes of the same files read locally.
+    const rows = readCsv(join(out, 'events.csv'));
+    for (const [name, variant] of [
+      ['web-01', 'enriched'],
+      ['web-02', 'raw'],
+      ['web-03', 'node-user'],
+      ['web-04', 'node-hostname'],
+    ] as const) {
+      const mine = rows.filter((r) => r.host === name);
+      const expected = await localRows(
+        name,
+        ROTATED.map((f) => join(FIX, variant, f)),
+      );
+      expect(mine.map(withoutSource), name).toEqual(expected.map(withoutSource));
+      expect(byHost[name]!.events).toBe(String(expected.length));
+      expect(byHost[name]!.files).toBe('3');
+      expect(new Set(mine.map((r) => r.source_file))).toEqual(
+        new Set(
+          ['audit.log.2', 'audit.log.1', 'audit.log'].map(
+            (f, i) => `/var/log/audit/${f}${name === 'web-04' && i === 0 ? '.gz' : ''}`,
+          ),
+        ),
+      );
+    }
+    // Rows are ordered by host, then time.
+    const order = rows.map((r) => `${r.host}\u0000${r.time}`);
+    expect([...order].sort()).toEqual(order);
+    // Nothing of a failed host reaches events.csv.
+    expect(
+      rows.some((r) => ['unknown-key', 'changed-key', 'wrong-key', 'refused', 'silent'].includes(r.host!)),
+    ).toBe(false);
+  }, 120_000);
+
+  it('reads only the rotated files that can hold events of the window, and keeps only those events', async () => {
+    const host = fleet.hosts.find((h) => h.name === 'web-01')!;
+    // Give the fleet's copies the mtimes auditd would have left: each rotated file was last written at its
+    // last event.
+    for (const f of ['audit.log.2', 'audit.log.1']) {
+      const rows = await localRows('web-01', [join(FIX, 'enriched', f)]);
+      const last = new Date(Date.parse(rows[rows.length - 1]!.time) + 1000);
+      utimesSync(join(host.logDir, f), last, last);
+    }
+    const all = await localRows(
+      'web-01',
+      ROTATED.map((f) => join(FIX, 'enriched', f)),
+    );
+    const newest = await localRows('web-01', [join(FIX, 'enriched', 'audit.log')]);
+    const since = newest[10]!.time;
+    const out = join(dir, 'run-window');
+    const { code, stderr } = await sweep([
+      '--inventory',
+      inventory,
+      '--hosts',
+      'web-01',
+      '--known-hosts',
+      knownHosts,
+      '--ssh-config',
+      join(dir, 'no-ssh-config'),
+      '--since',
+      since,
+      '--out',
+      out,
+      '--yes',
+    ]);
+    expect(code, stderr).toBe(0);
+    const rows = readCsv(join(out, 'events.csv'));
+    expect(rows.map((r) => r.serial)).toEqual(all.filter((r) => r.time >= since).map((r) => r.serial));
+    const [summary] = readCsv(join(out, 'hosts.csv'));
+    expect(summary).toMatchObject({ host: 'web-01', outcome: 'ok', files: '1', events: String(rows.length) });
+    expect(new Set(rows.map((r) => r.source_file))).toEqual(new Set(['/var/log/audit/audit.log']));
+  }, 60_000);
+});
