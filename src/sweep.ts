@@ -56,6 +56,8 @@ export interface SweepConfig {
   readonly bom?: boolean | undefined;
   readonly accounts?: AccountMaps | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Asked once the hosts are known and before any connection; false cancels the sweep (USAGE). */
+  readonly confirm?: ((hosts: readonly InventoryHost[], outDir: string) => Promise<boolean>) | undefined;
   /** Progress callbacks (the CLI prints one line per host outcome). */
   readonly onHostStart?: ((host: InventoryHost) => void) | undefined;
   readonly onHostDone?: ((outcome: HostOutcome) => void) | undefined;
@@ -169,6 +171,9 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   }
   const hosts = selected.value;
   if (hosts.length === 0) throw new SweepError('USAGE', 'the selection matched no host');
+  if (config.confirm && !(await config.confirm(hosts, config.outDir))) {
+    throw new SweepError('USAGE', 'sweep cancelled; nothing was contacted');
+  }
 
   await ensureFreshOutDir(config.outDir);
   const spoolDir = join(config.outDir, '.spool');

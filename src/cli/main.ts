@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isSweepError } from '../errors.js';
+import { registerHosts } from './commands/hosts.js';
 import { registerParse } from './commands/parse.js';
 import { registerSweep } from './commands/sweep.js';
 import { EXIT } from './exit-codes.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     });
   registerParse(program);
   registerSweep(program);
+  registerHosts(program);
   return program;
 }
 

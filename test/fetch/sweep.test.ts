@@ -26,18 +26,25 @@ function corpusLogs(variant: string, gzOldest = false): Record<string, string> {
   );
 }
 
-async function sweep(args: string[]): Promise<{ code: number; stderr: string }> {
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stderr } = await run(process.execPath, [BIN, 'sweep', ...args], {
-      env: { ...process.env, SSH_AUTH_SOCK: '', AUDITSWEEP_SSH_PASSWORD: '' },
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: {
+        ...process.env,
+        SSH_AUTH_SOCK: '',
+        AUDITSWEEP_SSH_PASSWORD: '',
+        XDG_CONFIG_HOME: '/nonexistent-config',
+      },
       maxBuffer: 16 * 1024 * 1024,
     });
-    return { code: 0, stderr };
+    return { code: 0, stdout, stderr };
   } catch (err) {
-    const e = err as { code: number; stderr: string };
-    return { code: e.code, stderr: e.stderr };
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+const sweep = (args: string[]) => cli(['sweep', ...args]);
 
 function readCsv<T = Record<string, string>>(path: string): T[] {
   const parsed = Papa.parse<T>(readFileSync(path, 'utf8'), { header: true, skipEmptyLines: true });
@@ -239,5 +246,74 @@ describe('auditsweep sweep against a real sshd fleet', () => {
     const [summary] = readCsv(join(out, 'hosts.csv'));
     expect(summary).toMatchObject({ host: 'web-01', outcome: 'ok', files: '1', events: String(rows.length) });
     expect(new Set(rows.map((r) => r.source_file))).toEqual(new Set(['/var/log/audit/audit.log']));
+  }, 60_000);
+
+  it('trusts an unknown host with `hosts trust` after showing its fingerprint, and then sweeps it', async () => {
+    const host = fleet.hosts.find((h) => h.name === 'unknown-key')!;
+    const trusted = join(dir, 'trusted_hosts');
+    const base = [
+      '--inventory',
+      inventory,
+      '--ssh-config',
+      join(dir, 'no-ssh-config'),
+      '--known-hosts',
+      knownHosts,
+    ];
+    // Not at a terminal and no --yes: nothing is recorded, and the error names the flag.
+    const refused = await cli(['hosts', 'trust', 'unknown-key', ...base, '--write', trusted]);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toContain(host.hostKeyFingerprint);
+    expect(refused.stderr).toContain('--yes');
+    const ok = await cli(['hosts', 'trust', 'unknown-key', ...base, '--write', trusted, '--yes', '--hashed']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain(host.hostKeyFingerprint);
+    expect(readFileSync(trusted, 'utf8')).toMatch(/^\|1\|/);
+    // A changed key is never "trusted" over the old one.
+    const changed = await cli(['hosts', 'trust', 'changed-key', ...base, '--write', trusted, '--yes']);
+    expect(changed.code).toBe(1);
+    expect(changed.stderr).toMatch(/man-in-the-middle/);
+
+    const out = join(dir, 'run-trusted');
+    const swept = await sweep([
+      '--inventory',
+      inventory,
+      '--hosts',
+      'unknown-key',
+      '--known-hosts',
+      knownHosts,
+      '--known-hosts',
+      trusted,
+      '--ssh-config',
+      join(dir, 'no-ssh-config'),
+      '--out',
+      out,
+      '--since',
+      '2026-11-01',
+    ]);
+    // Without --yes and without a terminal the sweep does not start.
+    expect(swept.code).toBe(2);
+    expect(swept.stderr).toContain('--yes');
+    const again = await sweep([
+      '--inventory',
+      inventory,
+      '--hosts',
+      'unknown-key',
+      '--known-hosts',
+      knownHosts,
+      '--known-hosts',
+      trusted,
+      '--ssh-config',
+      join(dir, 'no-ssh-config'),
+      '--out',
+      join(dir, 'run-trusted-2'),
+      '--since',
+      '2026-11-01',
+      '--yes',
+    ]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readCsv(join(dir, 'run-trusted-2', 'hosts.csv'))[0]).toMatchObject({
+      host: 'unknown-key',
+      outcome: 'ok',
+    });
   }, 60_000);
 });

@@ -8,6 +8,7 @@ import { loadAccountMaps } from '../../parse/interpret/accounts.js';
 import { runSweep } from '../../sweep.js';
 import type { HostOutcome } from '../../types.js';
 import { EXIT } from '../exit-codes.js';
+import { confirmOrFail } from '../prompts.js';
 
 interface SweepFlags {
   inventory: string[];
@@ -137,9 +138,6 @@ export function registerSweep(program: Command): void {
       if (!flags.all && include.length === 0) {
         throw new SweepError('USAGE', 'choose hosts with --all, --group NAME or --hosts PATTERN');
       }
-      if (!flags.yes) {
-        throw new SweepError('USAGE', 'pass --yes to run the sweep without confirmation');
-      }
       if (flags.logFormat !== 'text' && flags.logFormat !== 'json') {
         throw new SweepError('USAGE', `--log-format is text or json, not ${flags.logFormat}`);
       }
@@ -185,6 +183,20 @@ export function registerSweep(program: Command): void {
           bom: flags.bom,
           signal: controller.signal,
           onHostDone: (o) => logOutcome(o, flags.logFormat),
+          confirm: flags.yes
+            ? undefined
+            : (hosts, dir) =>
+                confirmOrFail(
+                  `Sweep ${hosts.length} host${hosts.length === 1 ? '' : 's'} (${hosts
+                    .slice(0, 5)
+                    .map((h) => h.name)
+                    .join(
+                      ', ',
+                    )}${hosts.length > 5 ? ', …' : ''}), window ${new Date(window.since ?? 0).toISOString()} → ${
+                    window.until === undefined ? 'now' : new Date(window.until).toISOString()
+                  }, reports in ${dir}?`,
+                  '--yes',
+                ),
         });
         const failed = summary.outcomes.filter((o) => o.status !== 'ok');
         const c = summary.counters;
