@@ -2,7 +2,7 @@
  * The one importer of inquirer (@inquirer/prompts, the Inquirer.js prompts; v7 runs on Node 20). Every
  * question the CLI asks goes through here, so tests swap this seam and unattended runs never reach it.
  */
-import { confirm } from '@inquirer/prompts';
+import { confirm, password } from '@inquirer/prompts';
 import { SweepError } from '../errors.js';
 
 /** True when a person can answer: both stdin and stdout are terminals. */
@@ -19,4 +19,11 @@ export async function confirmOrFail(message: string, flag: string): Promise<bool
     throw new SweepError('USAGE', `not at a terminal, so nothing can be confirmed: pass ${flag} to proceed`);
   }
   return confirm({ message, default: false });
+}
+
+/** Asks for a secret (a key passphrase, an SSH password) without echoing it; undefined off a terminal. */
+export async function askSecret(message: string): Promise<string | undefined> {
+  if (!canPrompt()) return undefined;
+  const answer = await password({ message, mask: false });
+  return answer === '' ? undefined : answer;
 }

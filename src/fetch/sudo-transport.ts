@@ -1,16 +1,20 @@
 /**
- * The sudo transport: lists and reads logs that only root may read (auditd's default 0600 root) through
- * `sudo -n` on exec channels of an open ssh2 connection. Every command is one of four read-only ones, so a
- * sudoers rule can name them ({@link sudoersRule}):
+ * The sudo transport: lists and reads logs that only root may read (auditd's default: 0700 folder, 0600
+ * files) through `sudo -n` on exec channels of an open ssh2 connection.
  *
- *   sudo -n ls -1a DIR                 names in the log folder
- *   sudo -n stat -L -c FORMAT FILE…    size, mtime (ns), inode, mode
- *   sudo -n head -c N FILE             the first N bytes (head(), and reads from offset 0)
- *   sudo -n tail -c +K FILE            bytes from offset K-1 on (reads from an offset; cut here at `end`)
+ * Only two commands run as root, both with arguments a sudoers rule can pin down exactly
+ * ({@link sudoersRule}); every variable number stays in the unprivileged half of a remote pipeline:
  *
- * Paths are single-quoted for the remote shell and must be absolute (so none can pass for an option).
- * A command counts as done only when its exit status is 0: a non-zero status, a signal, or a channel that
- * closes without a status turns into an error, also after partial output.
+ *   sudo -n ls -lani --full-time DIR                     listing and stat (size, ns mtime, inode, mode)
+ *   sudo -n cat FILE | head -c LEN                       bytes [0, LEN), and head()
+ *   sudo -n cat FILE | tail -c +START+1 | head -c LEN    bytes [START, START+LEN)
+ *
+ * The remote host reads the skipped prefix through a pipe; only the range crosses the network. A pipeline's
+ * exit status is its last command's, so success is judged by what cannot lie: the exact byte count (a read
+ * always knows its length; without `end` it stats first), the exit status, and stderr, where sudo and cat
+ * report every failure. A short result is an error, never a clean short file.
+ *
+ * Paths are single-quoted for the remote shell and must be absolute, so none can pass for an option.
  */
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -35,7 +39,7 @@ export interface SudoTransportOptions {
 
 /** `'…'` quoting for a POSIX shell: the only character to escape inside single quotes is `'` itself. */
 export function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_+:=.,%/-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 function checkPath(filePath: string): string {
@@ -45,28 +49,44 @@ function checkPath(filePath: string): string {
   return filePath;
 }
 
-/** The shell command line for `sudo -n <args>`; messages from sudo and coreutils in English. */
-export function sudoCommand(args: readonly string[]): string {
-  return `LC_ALL=C sudo -n ${args.map((a) => (/^[A-Za-z0-9_+:=.,%/-]+$/.test(a) ? a : shellQuote(a))).join(' ')}`;
+/** The remote shell command line for a byte range of `filePath` (see the file comment). */
+export function catCommand(filePath: string, start: number, length: number): string {
+  const parts = [`sudo -n cat ${shellQuote(filePath)}`];
+  if (start > 0) parts.push(`tail -c +${start + 1}`);
+  parts.push(`head -c ${length}`);
+  // LC_ALL=C for every command of the pipeline: sudo's and cat's messages are matched in English.
+  return `export LC_ALL=C; ${parts.join(' | ')}`;
+}
+
+/** The remote shell command line listing `dir`. */
+export function listCommand(dir: string): string {
+  return `export LC_ALL=C; sudo -n ls -lani --full-time ${shellQuote(dir)}`;
 }
 
 function familyOf(filePath: string): string {
   return filePath.replace(/\.\d+(\.gz)?$/, '');
 }
 
+// Said by sudo on hosts whose own name does not resolve; harmless.
+const BENIGN_STDERR = /^sudo: unable to resolve host .*$/gm;
+
+function meaningfulStderr(stderr: string): string {
+  return stderr.replace(BENIGN_STDERR, '').trim();
+}
+
 /**
- * Maps a failed remote command (non-zero exit) to the host failure it means, from sudo's and coreutils'
- * messages (sudo 1.8/1.9 wording; LC_ALL=C is set).
+ * Maps a failed remote command to the host failure it means, from sudo's and coreutils' messages (sudo
+ * 1.8/1.9 wording; LC_ALL=C is set). `exitCode` is the pipeline's (its last command's).
  */
 export function sudoFailure(
   stderr: string,
-  exitCode: number | null,
+  exitCode: number | null | undefined,
   filePath: string,
   user: string,
   command: string,
 ): SweepError {
   const firstLine =
-    stderr
+    meaningfulStderr(stderr)
       .split('\n')
       .map((l) => l.trim())
       .find((l) => l !== '') ?? '';
@@ -84,6 +104,14 @@ export function sudoFailure(
       { cause },
     );
   }
+  if (/must have a tty|requiretty/i.test(stderr)) {
+    return new SweepError(
+      'PERMISSION_DENIED',
+      `${filePath}: sudo demands a terminal for user ${user} (${firstLine}). Add \`Defaults:${user} !requiretty\` ` +
+        `and: ${rule}`,
+      { cause },
+    );
+  }
   if (exitCode === 127 || /sudo: (command )?not found|sudo: No such file/i.test(stderr)) {
     return new SweepError(
       'PERMISSION_DENIED',
@@ -98,14 +126,13 @@ export function sudoFailure(
       { cause },
     );
   }
-  if (/No such file or directory|cannot access .*No such file/i.test(stderr))
-    return logMissing(filePath, cause);
+  if (/No such file or directory/i.test(stderr)) return logMissing(filePath, cause);
   if (/Permission denied|Operation not permitted/i.test(stderr)) {
     return new SweepError('PERMISSION_DENIED', `${filePath}: ${firstLine} even through sudo (SELinux?)`, {
       cause,
     });
   }
-  if (exitCode !== null && exitCode > 128 && exitCode < 128 + 65) {
+  if (exitCode !== null && exitCode !== undefined && exitCode > 128 && exitCode < 128 + 65) {
     // A shell reports a command killed by signal N as 128 + N.
     return interrupted(filePath, `remote command killed by signal ${exitCode - 128}`, cause);
   }
@@ -116,7 +143,30 @@ export function sudoFailure(
   );
 }
 
-function openChannel(client: Client, command: string, filePath: string): Promise<ClientChannel> {
+/** How a channel ended: `code` null with a `signal` when killed; undefined when no status came at all. */
+interface ExitStatus {
+  readonly code: number | null;
+  readonly signal: string | undefined;
+}
+
+/** An exec channel with its stderr (bounded), exit status and close watched from its first moment. */
+interface WatchedChannel {
+  readonly channel: ClientChannel;
+  stderr(): string;
+  exit(): ExitStatus | undefined;
+  /** Resolves on the channel's 'close' (ssh2 emits it after 'end', so after all stdout was read). */
+  readonly closed: Promise<void>;
+}
+
+const STDERR_LIMIT = 16 * 1024;
+
+/**
+ * Opens an exec channel for `command`. The listeners go on inside ssh2's callback, synchronously: a short
+ * command's exit status and close often arrive in the same TCP read as the exec reply, and 'exit' and
+ * 'close' are plain events, gone if nobody listens yet (stdout and stderr are streams: they keep their data
+ * until read). Attaching them after an `await` lost exit statuses in about one run in five.
+ */
+function openChannel(client: Client, command: string, filePath: string): Promise<WatchedChannel> {
   return new Promise((resolve, reject) => {
     try {
       client.exec(command, (err, channel) => {
@@ -131,7 +181,19 @@ function openChannel(client: Client, command: string, filePath: string): Promise
           );
           return;
         }
-        resolve(channel);
+        let stderr = '';
+        let exit: ExitStatus | undefined;
+        channel.stderr.on('data', (d: Buffer) => {
+          if (stderr.length < STDERR_LIMIT) stderr += d.toString('utf8');
+        });
+        channel.on('exit', (code: number | null, signal?: string) => {
+          exit = { code, signal };
+        });
+        channel.on('error', () => {
+          // 'close' follows and decides.
+        });
+        const closed = new Promise<void>((done) => channel.once('close', () => done()));
+        resolve({ channel, stderr: () => stderr, exit: () => exit, closed });
       });
     } catch (err) {
       // ssh2 throws "Not connected" synchronously once the socket is gone.
@@ -140,135 +202,120 @@ function openChannel(client: Client, command: string, filePath: string): Promise
   });
 }
 
-/** Exit status of a finished channel: `code` null with a `signal`, or undefined if none came (connection lost). */
-interface ExitStatus {
-  readonly code: number | null;
-  readonly signal: string | undefined;
-}
-
-const STDERR_LIMIT = 16 * 1024;
-
-/** Collects stderr (bounded) and the exit status of a channel. */
-function watchChannel(channel: ClientChannel): { stderr: () => string; exit: () => ExitStatus | undefined } {
-  let stderr = '';
-  let exit: ExitStatus | undefined;
-  channel.stderr.on('data', (d: Buffer) => {
-    if (stderr.length < STDERR_LIMIT) stderr += d.toString('utf8');
-  });
-  channel.on('exit', (code: number | null, signal?: string) => {
-    exit = { code, signal };
-  });
-  return { stderr: () => stderr, exit: () => exit };
-}
-
-/** Runs a command whose output is small (listing, stat, head) and resolves with its stdout; exit 0 only. */
-async function runCollect(
-  client: Client,
-  args: readonly string[],
+/**
+ * Judges a finished command: undefined when it succeeded, else the error. `complete` says whether stdout
+ * held everything asked for; without it any meaningful stderr is a failure.
+ */
+function verdict(
+  exit: ExitStatus | undefined,
+  stderr: string,
+  complete: boolean,
   filePath: string,
   user: string,
-  maxBytes: number,
-): Promise<Buffer> {
-  const command = sudoCommand(args);
-  const channel = await openChannel(client, command, filePath);
-  const watch = watchChannel(channel);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    channel.on('data', (d: Buffer) => {
-      size += d.length;
-      if (size <= maxBytes) chunks.push(d);
-    });
-    channel.on('error', () => {
-      // 'close' follows and decides.
-    });
-    channel.on('close', () => {
-      const exit = watch.exit();
-      if (exit === undefined) {
-        reject(interrupted(filePath, `connection lost while running ${args[0]}`));
-      } else if (exit.code === 0) {
-        if (size > maxBytes)
-          reject(new SweepError('PROTOCOL', `${filePath}: ${args[0]} printed over ${maxBytes} bytes`));
-        else resolve(Buffer.concat(chunks));
-      } else if (exit.code === null) {
-        reject(interrupted(filePath, `${args[0]} killed by ${exit.signal ?? 'a signal'}`));
-      } else {
-        reject(sudoFailure(watch.stderr(), exit.code, filePath, user, command));
-      }
-    });
-  });
-}
-
-/** `stat -c` format: size|mtime s|mtime human (ns, with offset)|inode|octal rights|hex raw mode|name. */
-const STAT_FORMAT = '%s|%Y|%y|%i|%a|%f|%n';
-
-/** `2026-11-23 01:51:12.123456789 +0000` → epoch ms, or undefined. */
-function parseStatTime(text: string): number | undefined {
-  const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d+))? ([+-]\d{2})(\d{2})$/.exec(text.trim());
-  if (!m) return undefined;
-  const ms = (m[3] ?? '').padEnd(3, '0').slice(0, 3);
-  const t = Date.parse(`${m[1]}T${m[2]}.${ms}${m[4]}:${m[5]}`);
-  return Number.isNaN(t) ? undefined : t;
-}
-
-interface StatLine {
-  readonly file: RemoteFile;
-  readonly regular: boolean;
-}
-
-/** One line of {@link STAT_FORMAT} output, or undefined when it does not parse. */
-export function parseStatLine(line: string): StatLine | undefined {
-  const parts = line.split('|');
-  if (parts.length < 7) return undefined;
-  const [size, mtimeS, mtimeText, inode, rights, rawMode] = parts;
-  const name = parts.slice(6).join('|');
-  if (!/^\d+$/.test(size ?? '') || !/^\d+$/.test(mtimeS ?? '') || !name.startsWith('/')) return undefined;
-  const raw = Number.parseInt(rawMode ?? '', 16);
-  const mode = Number.parseInt(rights ?? '', 8);
-  const file: RemoteFile = {
-    path: name,
-    name: path.posix.basename(name),
-    size: Number(size),
-    mtimeMs: parseStatTime(mtimeText ?? '') ?? Number(mtimeS) * 1000,
-    ...(/^\d+$/.test(inode ?? '') && { inode: Number(inode) }),
-    ...(!Number.isNaN(mode) && { mode }),
-  };
-  return { file, regular: !Number.isNaN(raw) && (raw & 0o170000) === 0o100000 };
-}
-
-async function statFiles(
-  client: Client,
-  files: readonly string[],
-  user: string,
-  reportPath: string,
-): Promise<RemoteFile[]> {
-  const out = await runCollect(
-    client,
-    ['stat', '-L', '-c', STAT_FORMAT, ...files],
-    reportPath,
-    user,
-    1 << 20,
-  );
-  const result: RemoteFile[] = [];
-  for (const line of out.toString('utf8').split('\n')) {
-    if (line === '') continue;
-    const parsed = parseStatLine(line);
-    if (!parsed)
-      throw new SweepError('PROTOCOL', `${reportPath}: unexpected stat output: ${line.slice(0, 200)}`);
-    if (parsed.regular) result.push(parsed.file);
+  command: string,
+): SweepError | undefined {
+  if (exit === undefined) return interrupted(filePath, 'connection lost before the remote command finished');
+  if (exit.code === 0 && (complete || meaningfulStderr(stderr) === '')) return undefined;
+  if (exit.code === null && meaningfulStderr(stderr) === '') {
+    return interrupted(filePath, `remote command killed by ${exit.signal ?? 'a signal'}`);
   }
-  return result;
+  return sudoFailure(stderr, exit.code, filePath, user, command);
+}
+
+/** Runs a command with small output and resolves with its stdout (at most `maxBytes`). */
+async function runCollect(
+  client: Client,
+  command: string,
+  filePath: string,
+  maxBytes: number,
+): Promise<{ stdout: Buffer; exit: ExitStatus | undefined; stderr: string }> {
+  const watched = await openChannel(client, command, filePath);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  watched.channel.on('data', (d: Buffer) => {
+    const room = maxBytes - size;
+    if (room <= 0) return;
+    chunks.push(d.length > room ? d.subarray(0, room) : d);
+    size += Math.min(d.length, room);
+  });
+  await watched.closed;
+  return { stdout: Buffer.concat(chunks), exit: watched.exit(), stderr: watched.stderr() };
+}
+
+const LS_LINE =
+  /^\s*(\d+)\s+([-dlcbps])([-r][-w][-xsS][-r][-w][-xsS][-r][-w][-xtT])[.+@]?\s+\d+\s+\d+\s+\d+\s+(\d+)\s+(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d+))? ([+-]\d{2})(\d{2}) (.+)$/;
+
+function modeBits(perm: string): number {
+  let mode = 0;
+  const bit = (i: number, on: number) => {
+    if (perm[i] !== '-') mode |= on;
+  };
+  bit(0, 0o400);
+  bit(1, 0o200);
+  bit(3, 0o040);
+  bit(4, 0o020);
+  bit(6, 0o004);
+  bit(7, 0o002);
+  const exec = (i: number, x: number, special: number, set: string, setNoX: string) => {
+    const c = perm[i];
+    if (c === 'x' || c === set) mode |= x;
+    if (c === set || c === setNoX) mode |= special;
+  };
+  exec(2, 0o100, 0o4000, 's', 'S');
+  exec(5, 0o010, 0o2000, 's', 'S');
+  exec(8, 0o001, 0o1000, 't', 'T');
+  return mode;
 }
 
 /**
- * A Readable over [start, end) of a file, fed by one exec channel. From offset 0 it runs `head -c end`;
- * from an offset, `tail -c +(start+1)` and closes the channel once `end` is reached. Backpressure is the
- * channel's own: a paused channel stops adjusting the SSH window, so the remote command blocks.
+ * One line of `ls -lani --full-time` (GNU coreutils, LC_ALL=C) in `dir`, or undefined for the `total` line
+ * and anything else that does not parse. Only regular files come back with `regular: true`.
+ */
+export function parseLsLine(line: string, dir: string): { file: RemoteFile; regular: boolean } | undefined {
+  const m = LS_LINE.exec(line);
+  if (!m) return undefined;
+  const [, inode, type, perm, size, date, time, frac, tzH, tzM, name] = m;
+  if (name === undefined || name === '.' || name === '..') return undefined;
+  const ms = (frac ?? '').padEnd(3, '0').slice(0, 3);
+  const mtimeMs = Date.parse(`${date}T${time}.${ms}${tzH}:${tzM}`);
+  if (Number.isNaN(mtimeMs)) return undefined;
+  return {
+    file: {
+      path: path.posix.join(dir, name),
+      name,
+      size: Number(size),
+      mtimeMs,
+      inode: Number(inode),
+      mode: modeBits(perm ?? ''),
+    },
+    regular: type === '-',
+  };
+}
+
+/** The regular files of `dir`, as root sees them. Symbolic links are not followed (nor listed). */
+async function listDir(client: Client, dir: string, reportPath: string, user: string): Promise<RemoteFile[]> {
+  const command = listCommand(dir);
+  const { stdout, exit, stderr } = await runCollect(client, command, reportPath, 16 << 20);
+  const failure = verdict(exit, stderr, false, reportPath, user, command);
+  if (failure) throw failure;
+  const files: RemoteFile[] = [];
+  for (const line of stdout.toString('utf8').split('\n')) {
+    const parsed = parseLsLine(line, dir);
+    if (parsed?.regular) files.push(parsed.file);
+  }
+  return files;
+}
+
+/**
+ * A Readable over [start, end) of a file, fed by one exec channel running {@link catCommand}. Without
+ * `end` it first stats the file and reads up to that size. Backpressure is the channel's own: a paused
+ * channel stops adjusting the SSH window, so the remote pipeline blocks.
  */
 class SudoReadStream extends Readable {
   private channel: ClientChannel | undefined;
   private received = 0;
-  private done = false;
+  private settled = false;
+  private length = 0;
 
   constructor(
     private readonly client: Client,
@@ -289,106 +336,89 @@ class SudoReadStream extends Readable {
   }
 
   private async begin(): Promise<void> {
-    if (this.end === undefined || this.end === this.start) {
-      const size = await this.sizeOf(this.filePath); // also: the file must exist, even for an empty range
-      if (this.end === undefined) {
+    let end = this.end;
+    if (end === undefined || end === this.start) {
+      const size = await this.sizeOf(this.filePath); // also: an empty range of a missing file is LOG_MISSING
+      if (end === undefined) {
         if (size < this.start) throw endedEarly(this.filePath, size, this.start);
+        end = size;
         this.end = size;
       }
     }
-    const end = this.end;
-    if (end === this.start) return;
-    const args =
-      this.start === 0
-        ? ['head', '-c', String(end), this.filePath]
-        : ['tail', '-c', `+${this.start + 1}`, this.filePath];
-    const cut = this.start !== 0;
-    const command = sudoCommand(args);
-    const channel = await openChannel(this.client, command, this.filePath);
+    this.length = end - this.start;
+    if (this.length === 0) return;
+    const command = catCommand(this.filePath, this.start, this.length);
+    const watch = await openChannel(this.client, command, this.filePath);
+    const channel = watch.channel;
     if (this.destroyed) {
       channel.close();
       return;
     }
     this.channel = channel;
-    const watch = watchChannel(channel);
-    const len = end - this.start;
     channel.on('data', (chunk: Buffer) => {
-      if (this.done) return;
-      const remaining = len - this.received;
-      if (chunk.length >= remaining && cut) {
-        // tail would go on to EOF (and past `end` if the log grew): take what the range holds and hang up.
-        this.received = len;
-        this.done = true;
-        if (remaining > 0) this.push(chunk.subarray(0, remaining));
-        this.push(null);
-        channel.close();
-        return;
-      }
-      if (chunk.length > remaining) {
-        this.done = true;
-        this.destroy(
-          new SweepError('PROTOCOL', `${this.filePath}: head -c ${len} sent more than ${len} bytes`),
+      if (this.settled) return;
+      this.received += chunk.length;
+      if (this.received > this.length) {
+        this.fail(
+          new SweepError('PROTOCOL', `${this.filePath}: received more than the ${this.length} bytes asked`),
         );
         return;
       }
-      this.received += chunk.length;
       if (!this.push(chunk)) channel.pause();
     });
-    channel.on('error', () => {
-      // 'close' follows and decides.
-    });
-    channel.on('close', () => {
-      if (this.done || this.destroyed) return;
-      this.done = true;
-      const exit = watch.exit();
-      if (exit === undefined) {
-        this.destroy(interrupted(this.filePath, `connection lost at byte ${this.start + this.received}`));
-      } else if (exit.code === null) {
-        this.destroy(interrupted(this.filePath, `${args[0]} killed by ${exit.signal ?? 'a signal'}`));
-      } else if (exit.code !== 0) {
-        this.destroy(sudoFailure(watch.stderr(), exit.code, this.filePath, this.user, command));
-      } else if (this.received < len) {
-        this.destroy(endedEarly(this.filePath, this.start + this.received, end));
-      } else {
+    void watch.closed.then(() => {
+      if (this.settled) return;
+      const complete = this.received === this.length;
+      const failure = verdict(watch.exit(), watch.stderr(), complete, this.filePath, this.user, command);
+      if (failure) this.fail(failure);
+      else if (!complete) this.fail(endedEarly(this.filePath, this.start + this.received, end));
+      else {
+        this.settled = true;
         this.push(null);
       }
     });
+  }
+
+  private fail(err: SweepError): void {
+    this.settled = true;
+    this.destroy(err);
   }
 
   override _read(): void {
     const channel = this.channel;
     if (channel) {
       if (channel.isPaused()) channel.resume();
-    } else if (this.end === this.start && !this.done) {
-      this.done = true;
+    } else if (this.length === 0 && !this.settled) {
+      this.settled = true;
       this.push(null);
     }
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.done = true;
+    this.settled = true;
     const channel = this.channel;
     this.channel = undefined;
-    if (channel) {
-      try {
-        channel.close();
-      } catch {
-        // already gone
-      }
+    try {
+      channel?.close();
+    } catch {
+      // already gone
     }
     callback(error);
   }
 }
 
-/** A {@link LogTransport} over an open ssh2 connection whose user may run the reads with `sudo -n`. */
+/** A {@link LogTransport} over an open ssh2 connection whose user may run `ls` and `cat` with `sudo -n`. */
 export function createSudoTransport(client: Client, options: SudoTransportOptions = {}): LogTransport {
   const user = options.user ?? 'the login user';
   // Nagle off: a WINDOW_ADJUST held back behind an unacknowledged packet stalls the stream (see sftp-transport).
   client.setNoDelay(true);
 
   const stat = async (filePath: string): Promise<RemoteFile> => {
-    const [file] = await statFiles(client, [checkPath(filePath)], user, filePath);
-    if (!file) throw new SweepError('PROTOCOL', `${filePath}: not a regular file`);
+    checkPath(filePath);
+    const name = path.posix.basename(filePath);
+    const files = await listDir(client, path.posix.dirname(filePath), filePath, user);
+    const file = files.find((f) => f.name === name);
+    if (!file) throw logMissing(filePath);
     return file;
   };
 
@@ -397,21 +427,12 @@ export function createSudoTransport(client: Client, options: SudoTransportOption
 
     async listLogs(logPath: string): Promise<RemoteFile[]> {
       checkPath(logPath);
-      const dir = path.posix.dirname(logPath);
       const base = path.posix.basename(logPath);
-      const listing = await runCollect(client, ['ls', '-1a', dir], logPath, user, 4 << 20);
-      const names = listing
-        .toString('utf8')
-        .split('\n')
-        .filter((n) => rotationSlot(base, n) !== undefined);
-      if (names.length === 0) throw logMissing(logPath);
-      const files = await statFiles(
-        client,
-        names.map((n) => path.posix.join(dir, n)),
-        user,
-        logPath,
+      const files = await listDir(client, path.posix.dirname(logPath), logPath, user);
+      const ordered = orderRotated(
+        base,
+        files.filter((f) => rotationSlot(base, f.name) !== undefined),
       );
-      const ordered = orderRotated(base, files);
       if (ordered.length === 0) throw logMissing(logPath);
       return ordered;
     },
@@ -437,7 +458,12 @@ export function createSudoTransport(client: Client, options: SudoTransportOption
         await stat(filePath);
         return Buffer.alloc(0);
       }
-      return runCollect(client, ['head', '-c', String(n), filePath], filePath, user, n);
+      const command = catCommand(filePath, 0, n);
+      const { stdout, exit, stderr } = await runCollect(client, command, filePath, n);
+      // Fewer than n bytes is a short file unless stderr says why.
+      const failure = verdict(exit, stderr, stdout.length === n, filePath, user, command);
+      if (failure) throw failure;
+      return stdout;
     },
   };
 }

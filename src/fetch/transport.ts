@@ -64,17 +64,26 @@ export function checkRange(range: ByteRange): { start: number; end: number | und
   return { start, end };
 }
 
+/** Escapes what sudoers treats specially in a command argument (sudoers(5), "Other special characters"). */
+function sudoersEscape(arg: string): string {
+  return arg.replace(/[\\,:= ]/g, (c) => `\\${c}`);
+}
+
 /**
  * The sudoers rule that lets `user` read the logs beside `logPath` with exactly the commands the sudo
- * transport runs. Arguments are globbed, as sudoers allows; they stay limited to the log family's names.
+ * transport runs: one fixed `ls` of the folder and `cat` of the log family, numbered siblings spelled with
+ * `[0-9]` classes. No `*`: in sudoers a `*` in arguments also matches spaces, so `cat …/audit.log*` would
+ * allow `cat …/audit.log /etc/shadow`. auditd's num_logs is at most 999, hence up to three digits.
  */
 export function sudoersRule(user: string, logPath: string): string {
   const dir = path.posix.dirname(logPath);
-  const family = `${logPath}*`;
-  return (
-    `${user} ALL=(root) NOPASSWD: /usr/bin/ls -1a ${dir}, /usr/bin/stat -L -c * ${family}, ` +
-    `/usr/bin/head -c * ${family}, /usr/bin/tail -c +* ${family}`
-  );
+  const digits = ['[1-9]', '[1-9][0-9]', '[1-9][0-9][0-9]'];
+  const family = [
+    logPath,
+    ...digits.map((d) => `${logPath}.${d}`),
+    ...digits.map((d) => `${logPath}.${d}.gz`),
+  ].map((f) => `/usr/bin/cat ${sudoersEscape(f)}`);
+  return `${user} ALL=(root) NOPASSWD: /usr/bin/ls -lani --full-time ${sudoersEscape(dir)}, ${family.join(', ')}`;
 }
 
 /** PERMISSION_DENIED for a log the login user may not read over SFTP, naming the three ways out. */

@@ -8,7 +8,7 @@ import { loadAccountMaps } from '../../parse/interpret/accounts.js';
 import { runSweep } from '../../sweep.js';
 import type { HostOutcome } from '../../types.js';
 import { EXIT } from '../exit-codes.js';
-import { confirmOrFail } from '../prompts.js';
+import { askSecret, confirmOrFail } from '../prompts.js';
 
 interface SweepFlags {
   inventory: string[];
@@ -174,7 +174,12 @@ export function registerSweep(program: Command): void {
           timeouts: { connectMs: positiveInt(flags.connectTimeout, '--connect-timeout') * 1000 },
           retry: { attempts: 1 + nonNegativeInt(flags.retries, '--retries') },
           knownHostsFiles: flags.knownHosts ?? defaultKnownHostsFiles(),
-          auth: flags.identity ? { identityFiles: flags.identity } : undefined,
+          auth: {
+            ...(flags.identity ? { identityFiles: flags.identity } : {}),
+            // Prompts only at a terminal; the environment variables are read first (src/fetch/auth.ts).
+            askPassphrase: (file) => askSecret(`Passphrase for ${file}:`),
+            askPassword: (t) => askSecret(`Password for ${t.user}@${t.name} (${t.address}:${t.port}):`),
+          },
           insecureAcceptUnknownHostKeys: flags.insecureAcceptUnknownHostKeys,
           incremental: flags.incremental,
           stateFile: flags.state,
