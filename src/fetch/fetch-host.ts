@@ -50,7 +50,7 @@ export interface FetchedFile {
   readonly inode?: number | undefined;
   /** SHA-256 of exactly the bytes received. */
   readonly sha256: string;
-  /** Where --keep-raw stored them. */
+  /** Where --keep-raw stored them, relative to the raw folder (`<host>/<file>`). */
   readonly rawFile?: string | undefined;
   readonly complete: boolean;
 }
@@ -64,7 +64,7 @@ export interface HostFetchResult {
   readonly bytes: number;
   readonly counters: ParseCounters;
   readonly durationMs: number;
-  /** For the next incremental sweep; undefined when the host failed before reading its live log. */
+  /** For the next incremental sweep: the end of the newest plain file read; undefined when none was read. */
   readonly cursor?: LogCursor | undefined;
   /** Security warnings from the session (e.g. an unverified host key accepted) for every report. */
   readonly warnings: string[];
@@ -111,7 +111,10 @@ function transportFor(host: InventoryHost, session: Session): Promise<LogTranspo
   return session.sftp().then((sftp) => createSftpTransport(sftp, { user }));
 }
 
-/** Finds the file the cursor points at (same inode, or same head bytes), newest first. */
+/**
+ * Finds the file the cursor points at, newest first: by inode when the transport tells inodes, else by its head
+ * bytes. Undefined when no file can be told to be it (rotated out of reach, or rewritten over SFTP).
+ */
 async function locateCursor(
   transport: LogTransport,
   files: readonly RemoteFile[],
@@ -120,17 +123,26 @@ async function locateCursor(
   for (let i = files.length - 1; i >= 0; i--) {
     const f = files[i]!;
     if (f.name.endsWith('.gz')) continue;
-    if (cursor.inode !== undefined && f.inode !== undefined && f.inode !== cursor.inode) continue;
-    if (f.size < cursor.headLength) {
-      // Shorter than the head we fingerprinted: this is the same inode truncated, or another file.
-      if (cursor.inode !== undefined && f.inode === cursor.inode) return { index: i, truncated: true };
-      continue;
+    const inodesKnown = cursor.inode !== undefined && f.inode !== undefined;
+    if (inodesKnown && f.inode !== cursor.inode) continue;
+    const sameHead =
+      cursor.headLength > 0 &&
+      f.size >= cursor.headLength &&
+      fingerprint(await transport.head(f.path, cursor.headLength)) === cursor.headSha256;
+    if (sameHead || (inodesKnown && cursor.headLength === 0)) {
+      return { index: i, truncated: f.size < cursor.offset };
     }
-    const head = await transport.head(f.path, cursor.headLength);
-    if (fingerprint(head) === cursor.headSha256) return { index: i, truncated: f.size < cursor.offset };
+    // The same inode with other head bytes: truncated in place (and written again since).
+    if (inodesKnown) return { index: i, truncated: true };
   }
   return undefined;
 }
+
+/**
+ * Slack on mtimes when judging whether a file was written since the last sweep: SFTP v3 gives whole seconds,
+ * so a file written 0.9 s after the last sweep's listing may show the same second.
+ */
+const MTIME_SLACK_MS = 1000;
 
 interface PlannedRead {
   readonly file: RemoteFile;
@@ -148,15 +160,30 @@ async function plan(
   let candidates = files;
   let startOf = new Map<string, number>();
   if (options.cursor !== undefined) {
-    const found = await locateCursor(transport, files, options.cursor);
+    const cursor = options.cursor;
+    const found = await locateCursor(transport, files, cursor);
     if (found === undefined) {
-      notes.push('the log read last time is gone (rotated out of reach); reading every file again');
+      // How far the files still here were read is unknown, but a file not written to since the last sweep's
+      // listing holds nothing new: read every other one from the start (when in doubt, read: twice beats never).
+      candidates = files.filter((f) => f.mtimeMs + MTIME_SLACK_MS >= cursor.mtimeMs);
+      const same = files.find((f) => f.path === cursor.path);
+      notes.push(
+        same
+          ? `${same.name} does not begin with the bytes read last time (truncated or replaced since the last sweep); reading it from the start, with every file written since`
+          : 'the log read last time is gone (rotated out of reach); reading every file written since the last sweep',
+      );
     } else if (found.truncated) {
       notes.push(`${files[found.index]!.name} was truncated since the last sweep; reading it from the start`);
       candidates = files.slice(found.index);
     } else {
+      const at = files[found.index]!;
+      if (found.index < files.length - 1) {
+        notes.push(
+          `the log was rotated since the last sweep: reading ${at.name} from byte ${cursor.offset}, then the newer files`,
+        );
+      }
       candidates = files.slice(found.index);
-      startOf = new Map([[files[found.index]!.path, options.cursor.offset]]);
+      startOf = new Map([[at.path, cursor.offset]]);
     }
   }
   let selection = selectForWindow(candidates, options.window);
@@ -180,7 +207,11 @@ function stampOf(f: RemoteFile): string {
   return new Date(f.mtimeMs).toISOString();
 }
 
-/** Reads one file into the parser (and the raw copy). Resolves with what was received. */
+/**
+ * Reads one file into the parser (and the raw copy). `record` receives what was received, also when the read
+ * fails half-way (the manifest then shows the file incomplete). Resolves with the end of the last complete line
+ * handed to the parser and, from offset 0, the file's first {@link HEAD_FINGERPRINT_BYTES} bytes.
+ */
 async function readOne(
   transport: LogTransport,
   read: PlannedRead,
@@ -189,23 +220,26 @@ async function readOne(
   host: InventoryHost,
   afterChunk: () => Promise<void>,
   onBytes: (n: number) => void,
-): Promise<{ fetched: FetchedFile; consumedEnd: number }> {
+  record: (fetched: FetchedFile) => void,
+): Promise<{ consumedEnd: number; head: Buffer }> {
   const { file, start, live } = read;
   const end = file.size;
   const hash: Hash = createHash('sha256');
   let raw: WriteStream | undefined;
   let rawFile: string | undefined;
   if (options.keepRawDir !== undefined) {
-    const dir = join(options.keepRawDir, safeName(host.name));
-    await mkdir(dir, { recursive: true });
+    const dir = safeName(host.name);
+    await mkdir(join(options.keepRawDir, dir), { recursive: true });
+    // Relative to the raw folder, so that the manifest still holds when the report folder is moved.
     rawFile = join(dir, start > 0 ? `${file.name}.from-${start}` : file.name);
-    raw = createWriteStream(rawFile, { flags: 'wx', mode: 0o600 });
+    raw = createWriteStream(join(options.keepRawDir, rawFile), { flags: 'wx', mode: 0o600 });
   }
   const source: Readable = transport.read(file.path, { start, end });
   const gz = file.name.endsWith('.gz');
   const boundary = new LineBoundary(parser, live);
   parser.beginFile(file.path);
   let received = 0;
+  let head = Buffer.alloc(0);
   try {
     const bytes: AsyncIterable<Buffer> = gz ? gunzipTap(source, hash, raw, (n) => tally(n)) : source;
     for await (const chunk of bytes) {
@@ -213,16 +247,16 @@ async function readOne(
         hash.update(chunk);
         tally(chunk.length);
         if (raw && !raw.write(chunk)) await once(raw, 'drain');
+        if (start === 0 && head.length < HEAD_FINGERPRINT_BYTES) {
+          head = Buffer.concat([head, chunk.subarray(0, HEAD_FINGERPRINT_BYTES - head.length)]);
+        }
       }
       boundary.write(chunk);
       await afterChunk();
     }
   } finally {
     if (raw) await new Promise<void>((r) => raw?.end(r));
-  }
-  parser.endFile();
-  return {
-    fetched: {
+    record({
       path: file.path,
       name: file.name,
       start,
@@ -233,9 +267,10 @@ async function readOne(
       sha256: hash.digest('hex'),
       rawFile,
       complete: start + received === end,
-    },
-    consumedEnd: gz ? end : start + boundary.consumed,
-  };
+    });
+  }
+  parser.endFile();
+  return { consumedEnd: gz ? end : start + boundary.consumed, head };
 
   function tally(n: number): void {
     received += n;
@@ -282,7 +317,8 @@ function failureCode(err: unknown): { code: HostFailureCode; message: string } {
       'PROTOCOL',
       'INTERRUPTED',
     ];
-    if (host.includes(code)) return { code: code as HostFailureCode, message: oneLine(err.message) };
+    // Long enough for a remedy with its sudoers rule (PERMISSION_DENIED): the message is what the operator reads.
+    if (host.includes(code)) return { code: code as HostFailureCode, message: oneLine(err.message, 2000) };
     return { code: 'PROTOCOL', message: oneLine(`${err.code}: ${err.message}`) };
   }
   const message = err instanceof Error ? err.message : String(err);
@@ -338,7 +374,7 @@ export async function fetchHost(
     const reads = await plan(transport, listed, options, notes);
     reading = true;
     for (const read of reads) {
-      const { fetched, consumedEnd } = await readOne(
+      const { consumedEnd, head } = await readOne(
         transport,
         read,
         parser,
@@ -348,15 +384,19 @@ export async function fetchHost(
         (n) => {
           bytes += n;
         },
+        (fetched) => files.push(fetched),
       );
-      files.push(fetched);
-      if (read.live) {
-        const headLength = Math.min(HEAD_FINGERPRINT_BYTES, consumedEnd);
-        const head = headLength > 0 ? await transport.head(read.file.path, headLength) : Buffer.alloc(0);
+      if (!read.file.name.endsWith('.gz')) {
+        // The cursor marks the end of the newest plain file read: the live log, or, while the live log is still
+        // empty after a rotation, the rotated file just read to its end (found again by its head next time).
+        // From offset 0 the head just went by; from a cursor, this file is the one whose head the cursor holds
+        // (reading the head again afterwards could see a file that rotated in between).
+        const previous = read.start > 0 ? options.cursor : undefined;
+        const headLength = previous?.headLength ?? Math.min(HEAD_FINGERPRINT_BYTES, consumedEnd);
         cursor = {
           path: read.file.path,
           inode: read.file.inode,
-          headSha256: fingerprint(head),
+          headSha256: previous?.headSha256 ?? fingerprint(head.subarray(0, headLength)),
           headLength,
           offset: consumedEnd,
           mtimeMs: read.file.mtimeMs,
@@ -374,12 +414,13 @@ export async function fetchHost(
   } catch (err) {
     const { code, message } = failureCode(err);
     if (reading && bytes > 0) {
-      // What was received is real evidence: keep it, flushed, and say plainly that the log is incomplete.
-      parser.end();
+      // What was received is real evidence: its rows are kept, and the status says the log is incomplete. The
+      // parser is NOT flushed: the events it still holds may lack records that lay beyond the cut, and a row
+      // must not look whole when it is not. The rows kept are thus exactly the first rows of a complete read.
       cursor = undefined; // never advance the incremental state past an interrupted read
       return result(
         'partial',
-        `${message} — collection stopped after ${bytes} bytes; rows up to there kept`,
+        `${message} — collection stopped after ${bytes} bytes; the ${parser.counters.events} events complete before the cut are kept, later ones are missing`,
         code,
       );
     }

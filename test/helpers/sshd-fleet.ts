@@ -72,6 +72,13 @@ export interface FleetHostOptions {
   readonly sudo?: boolean | { readonly commands: readonly string[] };
   /** Loopback address to listen on (127.0.0.0/8). Default 127.0.0.1. */
   readonly address?: string;
+  /** true: `AllowTcpForwarding yes`, so the host can be a jump host. Default false. */
+  readonly allowTcpForwarding?: boolean;
+  /**
+   * sshd's LogLevel (and internal-sftp's). Default VERBOSE; DEBUG1 also logs every forwarding request with its
+   * target (`server_request_direct_tcpip: … target ADDRESS port PORT`).
+   */
+  readonly logLevel?: 'INFO' | 'VERBOSE' | 'DEBUG1' | 'DEBUG2' | 'DEBUG3';
 }
 
 export interface SshdFleetOptions {
@@ -111,7 +118,7 @@ export interface FleetHost {
   readonly hostKeyFingerprint: string;
   /** Path of the host's private key; the public one is beside it with `.pub`. */
   readonly hostKeyFile: string;
-  /** sshd's own log (-E, LogLevel VERBOSE): print it when a test fails. */
+  /** sshd's own log (-E; LogLevel VERBOSE unless the host says otherwise): print it when a test fails. */
   readonly sshdLogFile: string;
   /** Sudoers drop-in installed for this host, if any. */
   readonly sudoersFile: string | undefined;
@@ -511,21 +518,21 @@ function sshdConfig(hs: HostState): string {
     'UseDNS no',
     'PrintMotd no',
     'PrintLastLog no',
-    'LogLevel VERBOSE',
+    `LogLevel ${opts.logLevel ?? 'VERBOSE'}`,
     'LoginGraceTime 30',
     'MaxAuthTries 10',
     'MaxStartups 100:30:200',
     'MaxSessions 50',
     'X11Forwarding no',
-    'AllowTcpForwarding no',
+    `AllowTcpForwarding ${opts.allowTcpForwarding ? 'yes' : 'no'}`,
     'AllowAgentForwarding no',
-    'Subsystem sftp internal-sftp -l VERBOSE',
+    `Subsystem sftp internal-sftp -l ${opts.logLevel ?? 'VERBOSE'}`,
   ];
   if (opts.chroot ?? true) {
     lines.push(
       `Match User ${fleet.user}`,
       `  ChrootDirectory ${path.join(host.dir, 'root')}`,
-      '  ForceCommand internal-sftp -l VERBOSE',
+      `  ForceCommand internal-sftp -l ${opts.logLevel ?? 'VERBOSE'}`,
     );
   }
   return `${lines.join('\n')}\n`;
