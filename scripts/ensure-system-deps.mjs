@@ -4,6 +4,7 @@
 //   openssh-server  → /usr/sbin/sshd, the real servers of the fleet tests
 //   openssh-client  → ssh-keygen (host keys, hashed known_hosts), sftp
 //   sudo            → the sudo transport tests
+//   openssl         → self-signed certificates for the STARTTLS/smtps mail tests
 // Installs the missing ones with apt-get when running as root, otherwise stops with the one line to run.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -13,6 +14,7 @@ const NEEDS = [
   { pkg: 'openssh-server', path: '/usr/sbin/sshd' },
   { pkg: 'openssh-client', path: '/usr/bin/ssh-keygen' },
   { pkg: 'sudo', path: '/usr/bin/sudo' },
+  { pkg: 'openssl', path: '/usr/bin/openssl' },
 ];
 
 function present(path) {
