@@ -123,6 +123,8 @@ describe('auditsweep sweep against a real sshd fleet', () => {
         '      refused:',
         '        address: 127.0.0.1',
         `        port: ${refusedPort}`,
+        '      no-dns:',
+        '        address: no-such-host.invalid',
         '      silent:',
         `        address: ${silent.address}`,
         `        port: ${silent.port}`,
@@ -160,7 +162,7 @@ describe('auditsweep sweep against a real sshd fleet', () => {
     const hosts = readCsv(join(out, 'hosts.csv'));
     const byHost = Object.fromEntries(hosts.map((h) => [h.host, h]));
     expect(Object.keys(byHost).sort()).toEqual(
-      [...fleet.hosts.map((h) => h.name), 'refused', 'silent'].sort(),
+      [...fleet.hosts.map((h) => h.name), 'refused', 'silent', 'no-dns'].sort(),
     );
     for (const name of ['web-01', 'web-02', 'web-03', 'web-04', 'web-05']) {
       expect(byHost[name], name).toMatchObject({ outcome: 'ok', code: '' });
@@ -174,6 +176,7 @@ describe('auditsweep sweep against a real sshd fleet', () => {
     expect(byHost['no-logs']).toMatchObject({ outcome: 'failed', code: 'LOG_MISSING' });
     expect(byHost.refused).toMatchObject({ outcome: 'failed', code: 'REFUSED' });
     expect(byHost.silent).toMatchObject({ outcome: 'failed', code: 'TIMEOUT' });
+    expect(byHost['no-dns']).toMatchObject({ outcome: 'failed', code: 'DNS' });
     expect(stderr).toMatch(/HOST_KEY_CHANGED/);
 
     // Per-host rows equal what the parser makes of the same files read locally.
