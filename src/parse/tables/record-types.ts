@@ -235,10 +235,40 @@ export function recordTypeNumber(name: string): number | undefined {
 }
 
 /**
+ * Per-name answers of the functions below, which run for every record. Bounded: a hostile log can invent any
+ * number of type names.
+ */
+const MEMO_LIMIT = 4096;
+
+export function memoByTypeName<T>(compute: (name: string) => T): (name: string) => T {
+  const cache = new Map<string, T>();
+  return (name) => {
+    let v = cache.get(name);
+    if (v === undefined && !cache.has(name)) {
+      v = compute(name);
+      if (cache.size >= MEMO_LIMIT) cache.clear();
+      cache.set(name, v);
+    }
+    return v as T;
+  };
+}
+
+/**
  * Whether an event whose first record has this type is complete at once (auparse/ausearch 3.0.9). Names that do
  * not resolve count as single-record: libaudit maps them to -1, which is below 1300.
  */
-export function isSingleRecordType(name: string): boolean {
+export const isSingleRecordType: (name: string) => boolean = memoByTypeName((name) => {
   const n = recordTypeNumber(name) ?? -1;
   return SINGLE_RECORD_RANGES.some(([from, to]) => n >= from && n <= to);
+});
+
+/** The same type name for every record of that type, so that later comparisons and lookups are cheap. */
+const CANONICAL = new Map<string, string>(RECORD_TYPES.map(([, name]) => [name, name]));
+
+/** A type name as read from a line → the one shared string for it (new names are kept up to a bound). */
+export function canonicalTypeName(name: string): string {
+  const known = CANONICAL.get(name);
+  if (known !== undefined) return known;
+  if (CANONICAL.size < RECORD_TYPES.length + MEMO_LIMIT) CANONICAL.set(name, name);
+  return name;
 }
