@@ -1,27 +1,38 @@
 /**
- * The composer: inventory → select → fetch (→ parse) → report files. The only file that knows the order.
+ * The composer: inventory → select → fetch (→ parse) → report files → manifest. The only file that knows the order.
  *
- * Each host's rows are spooled to their own file while it is collected (hosts run concurrently), then the
- * spools are concatenated in host order into events.csv, so rows come out ordered by (host, time, serial)
- * without holding a fleet's events in memory. A failed host's spool is dropped; a partial one is kept and
- * the host is marked `partial` in hosts.csv.
+ * Each host's rows are spooled to their own files while it is collected (hosts run concurrently): its events,
+ * parse issues and finding rows (report/write-reports.ts). The spools are then concatenated in host order, so rows
+ * come out ordered by (host, time, serial) without holding a fleet's events in memory. A failed host's spools and
+ * counts are dropped; a partial one's are kept and the host is marked `partial` in hosts.csv. manifest.json, with
+ * the SHA-256 of every file of the run folder, is written last.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { join, resolve } from 'node:path';
 import type { TimeWindow } from './config/window.js';
 import { SweepError } from './errors.js';
 import type { AuthOptions } from './fetch/auth.js';
 import { fetchFleet, type HostOutput } from './fetch/fetch-fleet.js';
-import { type FetchedFile, type HostFetchResult, safeName } from './fetch/fetch-host.js';
+import type { FetchedFile, HostFetchResult } from './fetch/fetch-host.js';
 import type { SessionTimeouts } from './fetch/session.js';
 import { hostStateKey, type LogCursor, loadState, saveState } from './fetch/state.js';
 import { formatIssue, type HostSelection, loadInventory, selectHosts } from './inventory/index.js';
 import type { InventoryDefaults, InventoryHost } from './inventory/types.js';
 import { HOST_COLUMNS, hostRow, ISSUE_COLUMNS, issueRow } from './report/columns.js';
 import { CsvWriter } from './report/csv-writer.js';
+import type { FindingKind } from './report/findings.js';
+import { MANIFEST_FILE, type Manifest, type ManifestFile, writeManifest } from './report/manifest.js';
+import type { SummaryRow } from './report/summary.js';
+import {
+  claimRunFolder,
+  type FleetTotals,
+  makeRunId,
+  mergeCsvSpools,
+  type ReportFileKind,
+  ReportSet,
+  safeFileName,
+} from './report/write-reports.js';
 import {
   type AccountMaps,
   EVENT_COLUMNS,
@@ -37,8 +48,15 @@ export interface SweepConfig {
   readonly selection: HostSelection;
   /** Settings below the inventory's own (e.g. `--user`). */
   readonly defaults?: InventoryDefaults | undefined;
-  /** Output folder; must not hold an earlier report. */
-  readonly outDir: string;
+  /**
+   * Output folder chosen by the caller (`--out`); must not hold an earlier report. Without it the run gets a fresh
+   * folder `<reportsDir>/<run id>` (a suffix is appended when that name is taken).
+   */
+  readonly outDir?: string | undefined;
+  /** Where default run folders go (default `reports`). */
+  readonly reportsDir?: string | undefined;
+  /** The run id (default: the UTC start time, e.g. `2026-11-23T080000Z`); sanitised before it names a folder. */
+  readonly runId?: string | undefined;
   readonly window: TimeWindow;
   readonly concurrency?: number | undefined;
   readonly connectConcurrency?: number | undefined;
@@ -63,12 +81,40 @@ export interface SweepConfig {
   readonly onHostDone?: ((outcome: HostOutcome) => void) | undefined;
 }
 
+/** A file of the run folder, as the later stages (mail, report.html) need it. */
+export interface SweepReportFile {
+  /** Relative to the run folder, `/`-separated. */
+  readonly name: string;
+  readonly path: string;
+  readonly kind: ReportFileKind;
+  readonly bytes: number;
+  readonly sha256: string;
+  /** Data rows of the CSV files the run wrote. */
+  readonly rows?: number;
+}
+
 export interface SweepSummary {
+  /** The run id, as it names the run folder when the folder is the default one. */
+  readonly runId: string;
   readonly outDir: string;
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly window: TimeWindow;
   readonly selected: readonly InventoryHost[];
+  /** One per selected host, in inventory order. */
   readonly outcomes: HostOutcome[];
   readonly counters: ParseCounters;
+  /** Paths of the files written, manifest.json last. */
   readonly written: string[];
+  /** Every file of the run folder but manifest.json, with its kind, size and SHA-256 (as in the manifest). */
+  readonly reports: SweepReportFile[];
+  /** summary.csv's rows: one per selected host, then `(all)`. */
+  readonly summaryRows: SummaryRow[];
+  /** Fleet totals (the `(all)` row as numbers): events, failedLogins, failedAuthentications, … */
+  readonly totals: FleetTotals;
+  /** Rows of each findings file. */
+  readonly findings: Record<FindingKind, number>;
+  readonly manifest: Manifest;
   /** Security warnings that every report must carry. */
   readonly warnings: string[];
   readonly files: ReadonlyMap<string, FetchedFile[]>;
@@ -77,6 +123,25 @@ export interface SweepSummary {
 interface Spool {
   readonly events: string;
   readonly issues: string;
+  readonly eventRows: number;
+  readonly issueRows: number;
+}
+
+/** The run folder: the caller's (checked fresh) or a new `<reportsDir>/<run id>[-n]`. */
+async function openRunFolder(config: SweepConfig, runId: string): Promise<{ dir: string; runId: string }> {
+  if (config.outDir !== undefined) {
+    await ensureFreshOutDir(config.outDir);
+    return { dir: config.outDir, runId };
+  }
+  return claimRunFolder(resolve(config.reportsDir ?? 'reports'), runId);
+}
+
+function kindOf(name: string): ReportFileKind {
+  if (name === 'summary.csv') return 'summary';
+  if (name === 'hosts.csv') return 'hosts';
+  if (name === 'events.csv') return 'events';
+  if (/^findings-[a-z-]+\.csv$/.test(name)) return 'finding';
+  return 'other';
 }
 
 async function ensureFreshOutDir(dir: string): Promise<void> {
@@ -109,54 +174,12 @@ function addCounters(into: ParseCounters, c: ParseCounters): void {
   for (const k of Object.keys(into) as (keyof ParseCounters)[]) into[k] += c[k];
 }
 
-/** Appends the data rows of `files` (each with its own header line) to `out`, in order. */
-async function concatCsv(files: readonly string[], out: Writable): Promise<void> {
-  for (const file of files) {
-    let skippedHeader = false;
-    await pipeline(
-      createReadStream(file),
-      async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          if (skippedHeader) {
-            yield chunk;
-            continue;
-          }
-          const nl = chunk.indexOf(0x0a);
-          if (nl < 0) continue; // a header longer than a chunk: keep looking
-          skippedHeader = true;
-          if (nl + 1 < chunk.length) yield chunk.subarray(nl + 1);
-        }
-      },
-      out,
-      { end: false },
-    );
-  }
-}
-
-function headerLine(columns: readonly string[], bom: boolean | undefined): string {
-  return `${bom ? '\ufeff' : ''}${columns.join(',')}\r\n`;
-}
-
-/** Writes `DIR/name` from a header and the spools, atomically (a `.partial` file renamed at the end). */
-async function mergeInto(
-  path: string,
-  columns: readonly string[],
-  spools: string[],
-  bom?: boolean,
-): Promise<void> {
-  const partial = `${path}.partial`;
-  const out = createWriteStream(partial);
-  out.write(headerLine(columns, bom));
-  await concatCsv(spools, out);
-  await new Promise<void>((resolve, reject) => {
-    out.on('error', reject);
-    out.end(resolve);
-  });
-  await rename(partial, path);
-}
-
-/** Runs a whole sweep and writes DIR/events.csv, DIR/hosts.csv (and DIR/parse-issues.csv when lines were bad). */
+/**
+ * Runs a whole sweep and writes the run folder: events.csv, hosts.csv, parse-issues.csv (when lines were bad),
+ * summary.csv, findings-<kind>.csv, findings-auth-failures-top.csv, raw/ (with --keep-raw) and manifest.json last.
+ */
 export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
+  const startedAt = new Date();
   const loaded = await loadInventory(config.inventoryFiles, {
     ...(config.sshConfigFile !== undefined ? { sshConfigFile: config.sshConfigFile } : {}),
     ...(config.defaults ? { defaults: config.defaults } : {}),
@@ -171,45 +194,56 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   }
   const hosts = selected.value;
   if (hosts.length === 0) throw new SweepError('USAGE', 'the selection matched no host');
-  if (config.confirm && !(await config.confirm(hosts, config.outDir))) {
+  const wantedRunId = config.runId ?? makeRunId(startedAt);
+  const plannedDir =
+    config.outDir ?? join(resolve(config.reportsDir ?? 'reports'), safeFileName(wantedRunId));
+  if (config.confirm && !(await config.confirm(hosts, plannedDir))) {
     throw new SweepError('USAGE', 'sweep cancelled; nothing was contacted');
   }
 
-  await ensureFreshOutDir(config.outDir);
-  const spoolDir = join(config.outDir, '.spool');
+  const run = await openRunFolder(config, wantedRunId);
+  const outDir = run.dir;
+  const spoolDir = join(outDir, '.spool');
   await mkdir(spoolDir, { recursive: true });
   const state = config.incremental && config.stateFile ? await loadState(config.stateFile) : undefined;
   const cursors = new Map<string, LogCursor>(state ? Object.entries(state.hosts) : []);
 
+  const reportSet = new ReportSet({ outDir, spoolDir, bom: config.bom, accounts: config.accounts });
   const spools = new Map<string, Spool>();
   const results = new Map<string, HostFetchResult>();
   const outcomes = new Map<string, HostOutcome>();
   let n = 0;
 
   const outputFor = async (host: InventoryHost): Promise<HostOutput> => {
-    const base = join(spoolDir, `${String(n++).padStart(5, '0')}-${safeName(host.name)}`);
-    const spool = { events: `${base}.events.csv`, issues: `${base}.issues.csv` };
-    const events = new CsvWriter(createWriteStream(spool.events), EVENT_COLUMNS);
-    const issues = new CsvWriter(createWriteStream(spool.issues), ISSUE_COLUMNS);
+    const base = join(spoolDir, `${String(n++).padStart(5, '0')}-${safeFileName(host.name)}`);
+    const paths = { events: `${base}.events.csv`, issues: `${base}.issues.csv` };
+    const events = new CsvWriter(createWriteStream(paths.events, { flags: 'wx' }), EVENT_COLUMNS);
+    const issues = new CsvWriter(createWriteStream(paths.issues, { flags: 'wx' }), ISSUE_COLUMNS);
+    const report = reportSet.openHost(host.name);
     return {
       sink: {
-        event: (parsed) => events.add(parsed.row),
+        event: (parsed) => {
+          events.add(parsed.row);
+          report.event(parsed);
+        },
         issue: (issue) => issues.add(issueRow(host.name, issue)),
       },
       afterChunk: async () => {
         await events.drain();
         await issues.drain();
+        await report.drain();
       },
       finish: async (result) => {
         await events.close();
         await issues.close();
+        // A failed host's finding rows and counts are dropped with its events: nothing half-parsed is reported.
+        await report.finish(result.status);
         results.set(host.name, result);
         if (result.status === 'failed') {
-          // Nothing half-parsed of a failed host reaches the reports.
-          await rm(spool.events, { force: true });
-          await rm(spool.issues, { force: true });
+          await rm(paths.events, { force: true });
+          await rm(paths.issues, { force: true });
         } else {
-          spools.set(host.name, spool);
+          spools.set(host.name, { ...paths, eventRows: events.rows, issueRows: issues.rows });
         }
       },
     };
@@ -225,7 +259,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     },
     ...(config.retry ? { retry: config.retry } : {}),
     accounts: config.accounts,
-    keepRawDir: config.keepRaw ? join(config.outDir, 'raw') : undefined,
+    keepRawDir: config.keepRaw ? join(outDir, 'raw') : undefined,
     concurrency: config.concurrency,
     connectConcurrency: config.connectConcurrency,
     hostDeadlineMs: config.hostDeadlineMs,
@@ -240,6 +274,14 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     },
   });
 
+  const hostOutcomes = hosts.map((h) => {
+    const outcome = outcomes.get(h.name);
+    if (outcome === undefined || !results.has(h.name)) {
+      throw new SweepError('INTERNAL', `host ${h.name} ended without an outcome`);
+    }
+    return outcome;
+  });
+
   // Reports: hosts in name order, so that events.csv is ordered by (host, time, serial).
   const order = [...hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const kept = order.flatMap((h) => {
@@ -247,48 +289,60 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     return s ? [s] : [];
   });
   const written: string[] = [];
-  const eventsPath = join(config.outDir, 'events.csv');
-  await mergeInto(
+  const rows = new Map<string, number>();
+  const eventsPath = join(outDir, 'events.csv');
+  await mergeCsvSpools(
     eventsPath,
     EVENT_COLUMNS,
     kept.map((s) => s.events),
     config.bom,
   );
   written.push(eventsPath);
+  rows.set(
+    'events.csv',
+    kept.reduce((sum, s) => sum + s.eventRows, 0),
+  );
 
   const counters = emptyCounters();
   for (const r of results.values()) addCounters(counters, r.counters);
   if (counters.malformed > 0) {
-    const issuesPath = join(config.outDir, 'parse-issues.csv');
-    await mergeInto(
+    const issuesPath = join(outDir, 'parse-issues.csv');
+    await mergeCsvSpools(
       issuesPath,
       ISSUE_COLUMNS,
       kept.map((s) => s.issues),
       config.bom,
     );
     written.push(issuesPath);
+    rows.set(
+      'parse-issues.csv',
+      kept.reduce((sum, s) => sum + s.issueRows, 0),
+    );
   }
 
   const warnings = [...new Set([...results.values()].flatMap((r) => r.warnings))];
-  const hostsPath = join(config.outDir, 'hosts.csv');
-  const hostsOut = createWriteStream(`${hostsPath}.partial`);
-  const hostsCsv = new CsvWriter(hostsOut, HOST_COLUMNS, { bom: config.bom });
-  for (const h of hosts) {
-    const outcome = outcomes.get(h.name);
-    const result = results.get(h.name);
-    if (outcome === undefined || result === undefined) {
-      throw new SweepError('INTERNAL', `host ${h.name} ended without an outcome`);
-    }
-    hostsCsv.add(hostRow(h, outcome, result));
-  }
+  const hostsPath = join(outDir, 'hosts.csv');
+  const hostsCsv = new CsvWriter(createWriteStream(`${hostsPath}.partial`, { flags: 'wx' }), HOST_COLUMNS, {
+    bom: config.bom,
+  });
+  for (const h of hosts) hostsCsv.add(hostRow(h, outcomes.get(h.name)!, results.get(h.name)!));
   await hostsCsv.close();
   await rename(`${hostsPath}.partial`, hostsPath);
   written.push(hostsPath);
+  rows.set('hosts.csv', hostsCsv.rows);
+
+  const reportSetResult = await reportSet.finish(hostOutcomes);
+  for (const f of reportSetResult.files) {
+    written.push(f.path);
+    rows.set(f.name, f.rows);
+  }
 
   const files = new Map([...results.entries()].map(([name, r]) => [name, r.files]));
+  let rawManifest: string | undefined;
   if (config.keepRaw) {
-    const manifest = join(config.outDir, 'raw', 'manifest.json');
-    await mkdir(join(config.outDir, 'raw'), { recursive: true });
+    rawManifest = 'raw/manifest.json';
+    const manifest = join(outDir, 'raw', 'manifest.json');
+    await mkdir(join(outDir, 'raw'), { recursive: true });
     await writeFile(
       manifest,
       `${JSON.stringify(
@@ -310,12 +364,43 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   }
   await rm(spoolDir, { recursive: true, force: true });
 
+  // Last: the manifest hashes everything above.
+  const finishedAt = new Date();
+  const manifest = await writeManifest(outDir, {
+    runId: run.runId,
+    startedAt,
+    finishedAt,
+    window: config.window,
+    selection: config.selection,
+    inventoryFiles: config.inventoryFiles.map((f) => resolve(f)),
+    hosts: hostOutcomes,
+    counters,
+    findings: reportSetResult.findings,
+    warnings,
+    rows,
+    rawManifest,
+  });
+  written.push(join(outDir, MANIFEST_FILE));
+
   return {
-    outDir: config.outDir,
+    runId: run.runId,
+    outDir,
+    startedAt,
+    finishedAt,
+    window: config.window,
     selected: hosts,
-    outcomes: hosts.map((h) => outcomes.get(h.name)!),
+    outcomes: hostOutcomes,
     counters,
     written,
+    reports: manifest.files.map((f: ManifestFile) => ({
+      ...f,
+      path: join(outDir, ...f.name.split('/')),
+      kind: kindOf(f.name),
+    })),
+    summaryRows: reportSetResult.summaryRows,
+    totals: reportSetResult.totals,
+    findings: reportSetResult.findings,
+    manifest,
     warnings,
     files,
   };

@@ -445,16 +445,33 @@ export class TopN {
 
   add(value: string, weight = 1): void {
     this.seen += weight;
+    this.count(value, weight, 0);
+  }
+
+  /**
+   * Adds every value `other` counted, with its count and possible overcount (Space-Saving summaries merge: counts
+   * and overcounts add up, so each count stays an upper bound and count − overcount a lower bound).
+   */
+  merge(other: TopN): void {
+    this.seen += other.seen;
+    if (other.evicted) this.evicted = true;
+    for (let i = 0; i < other.values.length; i++) {
+      this.count(other.values[i]!, other.counts[i]!, other.overcounts[i]!);
+    }
+  }
+
+  private count(value: string, weight: number, overcount: number): void {
     const at = this.position.get(value);
     if (at !== undefined) {
       this.counts[at]! += weight;
+      this.overcounts[at]! += overcount;
       this.down(at);
       return;
     }
     if (this.values.length < this.capacity) {
       this.values.push(value);
       this.counts.push(weight);
-      this.overcounts.push(0);
+      this.overcounts.push(overcount);
       this.position.set(value, this.values.length - 1);
       this.up(this.values.length - 1);
       return;
@@ -465,7 +482,7 @@ export class TopN {
     this.position.delete(this.values[0]!);
     this.values[0] = value;
     this.counts[0] = min + weight;
-    this.overcounts[0] = min;
+    this.overcounts[0] = min + overcount;
     this.position.set(value, 0);
     this.down(0);
   }
@@ -580,6 +597,25 @@ export class AuthFailureTops {
       tops.account.add(account);
       this.fleetTops.account.add(account);
     }
+  }
+
+  /**
+   * Adds everything `other` counted (its hosts and its fleet lists), so that a host's failures can be counted on
+   * their own while it is collected and joined to the run only once it did not fail. `other` must not be used
+   * afterwards: its per-host lists may be adopted as they are.
+   */
+  merge(other: AuthFailureTops): void {
+    for (const [host, tops] of other.hosts) {
+      const mine = this.hosts.get(host);
+      if (mine === undefined) {
+        this.hosts.set(host, tops);
+        continue;
+      }
+      mine.address.merge(tops.address);
+      mine.account.merge(tops.account);
+    }
+    this.fleetTops.address.merge(other.fleetTops.address);
+    this.fleetTops.account.merge(other.fleetTops.account);
   }
 
   /** The top `n` addresses then accounts of each host (sorted by name), then of the fleet. */

@@ -232,6 +232,28 @@ export class SummaryAccumulator {
     if (this.eventFailed) totals.failedEvents++;
   }
 
+  /**
+   * Adds everything `other` counted (its hosts' counters and distinct values, and the fleet's), so that a host can
+   * be counted on its own while it is collected and joined to the run only once it did not fail. `other` must not
+   * be used afterwards: its per-host totals may be adopted as they are.
+   */
+  merge(other: SummaryAccumulator): void {
+    for (const [host, totals] of other.hosts) {
+      const mine = this.hosts.get(host);
+      if (mine === undefined) {
+        this.hosts.set(host, totals);
+        continue;
+      }
+      mine.sum(totals);
+      mine.executables.merge(totals.executables);
+      mine.keys.merge(totals.keys);
+    }
+    this.fleetExecutables.merge(other.fleetExecutables);
+    this.fleetKeys.merge(other.fleetKeys);
+    this.lastHost = undefined;
+    this.current = undefined;
+  }
+
   /** One row per host, sorted by host name, then the fleet row `(all)`. */
   rows(): SummaryRow[] {
     const names = [...this.hosts.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

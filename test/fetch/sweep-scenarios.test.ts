@@ -405,6 +405,21 @@ describe('auditsweep sweep: the scenarios of issue #3 against real sshd', () => 
         expect(entry.inode).toBe(name === 'root-only' ? st.ino : undefined);
       }
     }
+    // The run's manifest points at the raw manifest and hashes every raw file with the rest of the run folder.
+    const run = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {
+      rawManifest: string;
+      files: { name: string; sha256: string; bytes: number }[];
+    };
+    expect(run.rawManifest).toBe('raw/manifest.json');
+    const listed = new Map(run.files.map((f) => [f.name, f]));
+    expect(listed.has('raw/manifest.json')).toBe(true);
+    for (const name of ['gz', 'root-only']) {
+      for (const entry of manifest[name]!) {
+        const f = listed.get(`raw/${entry.rawFile}`);
+        expect(f, String(entry.rawFile)).toBeDefined();
+        expect(f!.sha256).toBe(entry.sha256);
+      }
+    }
   }, 60_000);
 
   for (const name of ['incr', 'incr-sudo']) {
@@ -516,6 +531,9 @@ describe('auditsweep sweep: the scenarios of issue #3 against real sshd', () => 
     expect(['INTERRUPTED', 'PROTOCOL']).toContain(cut.code);
     expect(Number(cut.bytes)).toBeLessThan(statSync(bigLog).size);
     const cutRows = rows.filter((r) => r.host === 'big-cut');
+    const summary = Object.fromEntries(readCsv(join(out, 'summary.csv')).map((r) => [r.host, r]));
+    // A partial host's counts are kept, a failed one's are zero: summary.csv agrees with events.csv either way.
+    expect(summary['big-cut']!.events).toBe(String(cutRows.length));
     if (cut.outcome === 'partial') {
       expect(cut.message).toMatch(/collection stopped after \d+ bytes/);
       expect(cutRows.length).toBe(Number(cut.events));
@@ -534,6 +552,8 @@ describe('auditsweep sweep: the scenarios of issue #3 against real sshd', () => 
       expect(rows.filter((r) => r.host === name).map(withoutSource), name).toEqual(
         expected.map(withoutSource),
       );
+      expect(summary[name]!.events, name).toBe(String(expected.length));
     }
+    expect(summary['(all)']!.events).toBe(String(rows.length));
   }, 60_000);
 });

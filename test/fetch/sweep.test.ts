@@ -2,7 +2,8 @@
  * `auditsweep sweep` as a reviewer runs it, against a fleet of real OpenSSH sshd processes on loopback.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,7 +11,15 @@ import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostLogParser } from '../../src/parse/host-parser.js';
 import { parseLocalFiles } from '../../src/parse/read-files.js';
-import type { EventRow } from '../../src/types.js';
+import {
+  AUTH_FAILURE_TOP_FILE,
+  classifyFindings,
+  FINDING_FILES,
+  FINDING_KINDS,
+  type FindingKind,
+} from '../../src/report/findings.js';
+import { FLEET_HOST, SummaryAccumulator } from '../../src/report/summary.js';
+import type { EventRow, ParsedEvent } from '../../src/types.js';
 import { replaceHostKey, type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { type SilentServer, startSilentServer, unusedPort } from '../helpers/tcp-silent.js';
 
@@ -26,9 +35,10 @@ function corpusLogs(variant: string, gzOldest = false): Record<string, string> {
   );
 }
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      ...(cwd ? { cwd } : {}),
       env: {
         ...process.env,
         SSH_AUTH_SOCK: '',
@@ -44,7 +54,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
-const sweep = (args: string[]) => cli(['sweep', ...args]);
+const sweep = (args: string[], cwd?: string) => cli(['sweep', ...args], cwd);
 
 function readCsv<T = Record<string, string>>(path: string): T[] {
   const parsed = Papa.parse<T>(readFileSync(path, 'utf8'), { header: true, skipEmptyLines: true });
@@ -58,6 +68,23 @@ async function localRows(host: string, files: string[]): Promise<EventRow[]> {
   const parser = new HostLogParser({ host }, { event: (e) => rows.push(e.row), issue: () => {} });
   await parseLocalFiles(files, parser);
   return rows;
+}
+
+/** The parsed events of the same files read locally, for the summary and findings of that host. */
+async function localEvents(host: string, files: string[]): Promise<ParsedEvent[]> {
+  const events: ParsedEvent[] = [];
+  const parser = new HostLogParser({ host }, { event: (e) => events.push(e), issue: () => {} });
+  await parseLocalFiles(files, parser);
+  return events;
+}
+
+/** The files of a run folder, relative and sorted, dot files (the spool) left out. */
+function runFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .filter((f) => !f.split('/').some((part) => part.startsWith('.')))
+    .sort();
 }
 
 /** Drops the file path (remote vs local) and applies the CSV's formula neutralisation (a leading `'`). */
@@ -210,7 +237,128 @@ describe('auditsweep sweep against a real sshd fleet', () => {
     expect(
       rows.some((r) => ['unknown-key', 'changed-key', 'wrong-key', 'refused', 'silent'].includes(r.host!)),
     ).toBe(false);
+
+    // The whole report set is in the run folder, and nothing else but what the manifest lists.
+    const failedHosts = hosts.filter((h) => h.outcome === 'failed').map((h) => h.host!);
+    expect(failedHosts.length).toBe(7);
+    expect(runFiles(out)).toEqual(
+      [
+        'events.csv',
+        'hosts.csv',
+        'summary.csv',
+        ...Object.values(FINDING_FILES),
+        AUTH_FAILURE_TOP_FILE,
+        'manifest.json',
+      ].sort(),
+    );
+    // summary.csv: every selected host, its counts those of the same files parsed locally, zero for a failed host.
+    const local = new Map<string, ParsedEvent[]>();
+    for (const [name, variant] of [
+      ['web-01', 'enriched'],
+      ['web-02', 'raw'],
+      ['web-03', 'node-user'],
+      ['web-04', 'node-hostname'],
+    ] as const) {
+      local.set(
+        name,
+        await localEvents(
+          name,
+          ROTATED.map((f) => join(FIX, variant, f)),
+        ),
+      );
+    }
+    local.set('web-05', await localEvents('web-05', [join(FIX, 'enriched', 'audit.log')]));
+    const expectedSummary = new SummaryAccumulator();
+    for (const h of Object.keys(byHost)) expectedSummary.addHost(h);
+    for (const [name, events] of local) for (const e of events) expectedSummary.add(name, e);
+    const summary = readCsv(join(out, 'summary.csv'));
+    expect(summary).toEqual(expectedSummary.rows());
+    expect(summary.map((r) => r.host)).toEqual([...Object.keys(byHost)].sort().concat(FLEET_HOST));
+    for (const name of failedHosts) {
+      const row = summary.find((r) => r.host === name)!;
+      expect(row.events, name).toBe('0');
+      expect(row.failed_logins, name).toBe('0');
+    }
+    expect(summary.at(-1)!.events).toBe(String(rows.length));
+    // Findings: per host, the rows classifyFindings makes of the local parse; none of a failed host.
+    const findingCounts = {} as Record<FindingKind, number>;
+    for (const kind of FINDING_KINDS) {
+      const found = readCsv(join(out, FINDING_FILES[kind]));
+      findingCounts[kind] = found.length;
+      for (const [name, events] of local) {
+        const expected = events.flatMap((e) => classifyFindings(e)).filter((f) => f.kind === kind);
+        const mine = found.filter((r) => r.host === name);
+        expect(
+          mine.map((r) => r.serial),
+          `${kind} ${name}`,
+        ).toEqual(expected.map((f) => f.row.serial));
+      }
+      expect(found.some((r) => failedHosts.includes(r.host!))).toBe(false);
+      const order = found.map((r) => `${r.host}\u0000${r.time}`);
+      expect([...order].sort(), kind).toEqual(order);
+    }
+    expect(Object.values(findingCounts).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    // manifest.json: who, when, what; every file with its SHA-256 and row count; every host outcome; counters.
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({
+      format: 'auditsweep-manifest/1',
+      tool: {
+        name: 'auditsweep',
+        version: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
+      },
+      window: { since: '2026-11-01T00:00:00.000Z', until: null },
+      selection: { include: ['all'], exclude: [], tags: [] },
+      inventoryFiles: [inventory],
+      findings: findingCounts,
+      counters: { events: rows.length },
+      rawManifest: null,
+    });
+    expect(manifest.ranBy.user).toBeTruthy();
+    expect(manifest.ranBy.machine).toBeTruthy();
+    expect(Date.parse(manifest.finishedAt)).toBeGreaterThanOrEqual(Date.parse(manifest.startedAt));
+    expect(manifest.hosts.map((h: { host: string; status: string }) => [h.host, h.status])).toEqual(
+      hosts.map((h) => [h.host, h.outcome]),
+    );
+    expect(manifest.files.map((f: { name: string }) => f.name)).toEqual(
+      runFiles(out).filter((f) => f !== 'manifest.json'),
+    );
+    for (const f of manifest.files as { name: string; bytes: number; sha256: string; rows: number }[]) {
+      const bytes = readFileSync(join(out, f.name));
+      expect(f.sha256, f.name).toBe(createHash('sha256').update(bytes).digest('hex'));
+      expect(f.bytes, f.name).toBe(bytes.length);
+      expect(f.rows, f.name).toBe(readCsv(join(out, f.name)).length);
+    }
   }, 120_000);
+
+  it('writes to reports/<run-id> by default, and a second run never lands in the first one', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'auditsweep-default-out-'));
+    const args = [
+      '--inventory',
+      inventory,
+      '--hosts',
+      'web-05',
+      '--known-hosts',
+      knownHosts,
+      '--ssh-config',
+      join(dir, 'no-ssh-config'),
+      '--since',
+      '2026-11-01',
+      '--yes',
+    ];
+    const first = await sweep(args, cwd);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await sweep(args, cwd);
+    expect(second.code, second.stderr).toBe(0);
+    const runs = readdirSync(join(cwd, 'reports')).sort();
+    expect(runs).toHaveLength(2);
+    for (const run of runs) {
+      expect(run).toMatch(/^\d{4}-\d{2}-\d{2}T\d{6}Z(-\d+)?$/);
+      const manifest = JSON.parse(readFileSync(join(cwd, 'reports', run, 'manifest.json'), 'utf8'));
+      expect(manifest.runId).toBe(run);
+      expect(existsSync(join(cwd, 'reports', run, 'summary.csv'))).toBe(true);
+      expect(manifest.files.map((f: { name: string }) => f.name)).toContain('findings-logins.csv');
+    }
+  }, 60_000);
 
   it('reads only the rotated files that can hold events of the window, and keeps only those events', async () => {
     const host = fleet.hosts.find((h) => h.name === 'web-01')!;

@@ -56,9 +56,8 @@ function nonNegativeInt(value: string, flag: string): number {
   return n;
 }
 
-/** A run id for the default output folder: UTC time, sortable, safe as a folder name. */
-export function runId(now: Date = new Date()): string {
-  return now.toISOString().replace(/[:]/g, '').replace(/\..+$/, 'Z');
+function findingCount(findings: Readonly<Record<string, number>>): number {
+  return Object.values(findings).reduce((a, b) => a + b, 0);
 }
 
 function logOutcome(o: HostOutcome, format: string): void {
@@ -75,7 +74,9 @@ function logOutcome(o: HostOutcome, format: string): void {
 export function registerSweep(program: Command): void {
   program
     .command('sweep')
-    .description('Collect the audit logs of the selected hosts over SSH and write events.csv and hosts.csv')
+    .description(
+      'Collect the audit logs of the selected hosts over SSH and write the report set (events, hosts, summary, findings, manifest)',
+    )
     .requiredOption(
       '-i, --inventory <file>',
       'inventory file (native YAML, Ansible INI or YAML); repeatable',
@@ -142,7 +143,8 @@ export function registerSweep(program: Command): void {
         throw new SweepError('USAGE', `--log-format is text or json, not ${flags.logFormat}`);
       }
       const window = parseWindow(flags.since ?? '7d', flags.until);
-      const outDir = resolve(flags.out ?? `reports/${runId()}`);
+      // Without --out the library makes reports/<run-id>, with a suffix when that folder exists already.
+      const outDir = flags.out === undefined ? undefined : resolve(flags.out);
       const accounts =
         flags.passwd !== undefined || flags.groupFile !== undefined
           ? await loadAccountMaps(flags.passwd, flags.groupFile)
@@ -167,6 +169,7 @@ export function registerSweep(program: Command): void {
           },
           defaults: flags.user ? { user: flags.user } : undefined,
           outDir,
+          reportsDir: resolve('reports'),
           window,
           concurrency: positiveInt(flags.concurrency, '--concurrency'),
           connectConcurrency: positiveInt(flags.connectConcurrency, '--connect-concurrency'),
@@ -207,7 +210,7 @@ export function registerSweep(program: Command): void {
         const c = summary.counters;
         process.stderr.write(
           `${summary.outcomes.length} hosts: ${summary.outcomes.length - failed.length} ok, ${failed.length} failed or partial; ` +
-            `${c.events} events, ${c.malformed} bad lines; reports in ${summary.outDir}\n`,
+            `${c.events} events, ${c.malformed} bad lines, ${findingCount(summary.findings)} findings; reports in ${summary.outDir}\n`,
         );
         for (const w of summary.warnings) process.stderr.write(`WARNING: ${w}\n`);
         process.exitCode = failed.length > 0 ? EXIT.FAILED : EXIT.OK;
