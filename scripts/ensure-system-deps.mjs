@@ -15,6 +15,7 @@ const NEEDS = [
   { pkg: 'openssh-client', path: '/usr/bin/ssh-keygen' },
   { pkg: 'sudo', path: '/usr/bin/sudo' },
   { pkg: 'openssl', path: '/usr/bin/openssl' },
+  { pkg: 'chromium', path: '/usr/bin/chromium' },
 ];
 
 function present(path) {
