@@ -22,8 +22,17 @@ import type { InventoryDefaults, InventoryHost } from './inventory/types.js';
 import { HOST_COLUMNS, hostRow, ISSUE_COLUMNS, issueRow } from './report/columns.js';
 import { CsvWriter } from './report/csv-writer.js';
 import type { FindingKind } from './report/findings.js';
-import { MANIFEST_FILE, type Manifest, type ManifestFile, writeManifest } from './report/manifest.js';
+import { REPORT_HTML_FILE, renderReportHtml } from './report/html.js';
+import { FindingDigest } from './report/html-findings.js';
+import {
+  MANIFEST_FILE,
+  type Manifest,
+  type ManifestFile,
+  readToolVersion,
+  writeManifest,
+} from './report/manifest.js';
 import type { SummaryRow } from './report/summary.js';
+import { TimelineAccumulator } from './report/timeline.js';
 import {
   claimRunFolder,
   type FleetTotals,
@@ -208,7 +217,17 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   const state = config.incremental && config.stateFile ? await loadState(config.stateFile) : undefined;
   const cursors = new Map<string, LogCursor>(state ? Object.entries(state.hosts) : []);
 
-  const reportSet = new ReportSet({ outDir, spoolDir, bom: config.bom, accounts: config.accounts });
+  // report.html's timeline and finding samples see every event once, as it streams by. A failed host has
+  // emitted no event (fetch-host keeps nothing of a host that failed before its first byte), so nothing to undo.
+  const timeline = new TimelineAccumulator();
+  const digest = new FindingDigest();
+  const reportSet = new ReportSet({
+    outDir,
+    spoolDir,
+    bom: config.bom,
+    accounts: config.accounts,
+    observe: { event: (host, parsed) => timeline.add(host, parsed), finding: (f) => digest.add(f) },
+  });
   const spools = new Map<string, Spool>();
   const results = new Map<string, HostFetchResult>();
   const outcomes = new Map<string, HostOutcome>();
@@ -336,6 +355,30 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     written.push(f.path);
     rows.set(f.name, f.rows);
   }
+
+  const htmlPath = join(outDir, REPORT_HTML_FILE);
+  await writeFile(
+    `${htmlPath}.partial`,
+    renderReportHtml({
+      runId: run.runId,
+      generatedAt: new Date(),
+      window: {
+        ...(config.window.since === undefined ? {} : { since: new Date(config.window.since) }),
+        ...(config.window.until === undefined ? {} : { until: new Date(config.window.until) }),
+      },
+      toolVersion: await readToolVersion(),
+      warnings,
+      alerts: [],
+      hosts: hostOutcomes,
+      summary: reportSetResult.summaryRows,
+      findings: digest.sections(),
+      authFailureTops: reportSetResult.authFailureTops,
+      timeline: timeline.result(),
+    }),
+    { flag: 'wx' },
+  );
+  await rename(`${htmlPath}.partial`, htmlPath);
+  written.push(htmlPath);
 
   const files = new Map([...results.entries()].map(([name, r]) => [name, r.files]));
   let rawManifest: string | undefined;

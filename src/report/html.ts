@@ -430,6 +430,9 @@ footer{margin-top:32px;color:#57606a;font-size:12px;border-top:1px solid #d8dee4
 `;
 
 /** The Content-Security-Policy of the page: nothing may be loaded, inline styles and data: images only. */
+/** The page's file name in the run folder. */
+export const REPORT_HTML_FILE = 'report.html';
+
 export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
 /** The whole report.html, as a string. */

@@ -20,12 +20,14 @@ import { CsvWriter } from './csv-writer.js';
 import {
   AUTH_FAILURE_TOP_COLUMNS,
   AUTH_FAILURE_TOP_FILE,
+  type AuthFailureTopRow,
   AuthFailureTops,
   type AuthFailureTopsOptions,
   classifyFindings,
   FINDING_COLUMNS,
   FINDING_FILES,
   FINDING_KINDS,
+  type Finding,
   type FindingKind,
 } from './findings.js';
 import {
@@ -70,6 +72,8 @@ export interface FleetTotals {
 
 export interface ReportSetResult {
   readonly files: WrittenReport[];
+  /** The fleet's top auth-failure sources and targets (findings-auth-failures-top.csv's fleet rows included). */
+  readonly authFailureTops: AuthFailureTopRow[];
   /** summary.csv's rows: one per selected host (sorted by name), then `(all)`. */
   readonly summaryRows: SummaryRow[];
   readonly totals: FleetTotals;
@@ -89,6 +93,11 @@ export interface ReportSetOptions {
   readonly topN?: number | undefined;
   readonly summary?: SummaryOptions | undefined;
   readonly tops?: AuthFailureTopsOptions | undefined;
+  /** Sees every event and finding as it streams by (report.html's timeline and samples). */
+  readonly observe?: {
+    event(host: string, parsed: ParsedEvent): void;
+    finding(finding: Finding): void;
+  };
 }
 
 /**
@@ -258,10 +267,12 @@ export class HostReportSink {
   /** Counts one event and spools its finding rows. */
   event(parsed: ParsedEvent): void {
     this.summary.add(this.host, parsed);
+    this.options.observe?.event(this.host, parsed);
     const findings = classifyFindings(parsed, this.options.accounts);
     for (const finding of findings) {
       this.writer(finding.kind).add(finding.row);
       this.tops.add(finding);
+      this.options.observe?.finding(finding);
     }
   }
 
@@ -391,14 +402,10 @@ export class ReportSet {
     }
 
     const topPath = join(this.options.outDir, AUTH_FAILURE_TOP_FILE);
-    const topRows = await writeCsvFile(
-      topPath,
-      AUTH_FAILURE_TOP_COLUMNS,
-      this.tops.rows(this.options.topN ?? 10),
-      bom,
-    );
+    const authFailureTops = this.tops.rows(this.options.topN ?? 10);
+    const topRows = await writeCsvFile(topPath, AUTH_FAILURE_TOP_COLUMNS, authFailureTops, bom);
     files.push({ name: AUTH_FAILURE_TOP_FILE, path: topPath, kind: 'finding', rows: topRows });
 
-    return { files, summaryRows, totals: fleetTotals(summaryRows), findings };
+    return { files, authFailureTops, summaryRows, totals: fleetTotals(summaryRows), findings };
   }
 }

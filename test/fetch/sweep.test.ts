@@ -58,7 +58,7 @@ const sweep = (args: string[], cwd?: string) => cli(['sweep', ...args], cwd);
 
 function readCsv<T = Record<string, string>>(path: string): T[] {
   const parsed = Papa.parse<T>(readFileSync(path, 'utf8'), { header: true, skipEmptyLines: true });
-  expect(parsed.errors).toEqual([]);
+  expect(parsed.errors, path).toEqual([]);
   return parsed.data;
 }
 
@@ -248,9 +248,15 @@ describe('auditsweep sweep against a real sshd fleet', () => {
         'summary.csv',
         ...Object.values(FINDING_FILES),
         AUTH_FAILURE_TOP_FILE,
+        'report.html',
         'manifest.json',
       ].sort(),
     );
+    // report.html names every host, failed ones included, and carries no external reference.
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    for (const h of hosts) expect(html).toContain(`>${h.host}<`);
+    expect(html).toContain('HOST_KEY_CHANGED');
+    expect(html).not.toMatch(/(src|href)="https?:/);
     // summary.csv: every selected host, its counts those of the same files parsed locally, zero for a failed host.
     const local = new Map<string, ParsedEvent[]>();
     for (const [name, variant] of [
@@ -326,7 +332,8 @@ describe('auditsweep sweep against a real sshd fleet', () => {
       const bytes = readFileSync(join(out, f.name));
       expect(f.sha256, f.name).toBe(createHash('sha256').update(bytes).digest('hex'));
       expect(f.bytes, f.name).toBe(bytes.length);
-      expect(f.rows, f.name).toBe(readCsv(join(out, f.name)).length);
+      if (f.name.endsWith('.csv')) expect(f.rows, f.name).toBe(readCsv(join(out, f.name)).length);
+      else expect(f.rows, f.name).toBeUndefined();
     }
   }, 120_000);
 
