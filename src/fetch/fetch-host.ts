@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { TimeWindow } from '../config/window.js';
-import { SweepError } from '../errors.js';
+import { HOST_FAILURE_CODES, SweepError } from '../errors.js';
+import { safeFileName } from '../file-name.js';
 import type { InventoryHost } from '../inventory/types.js';
 import { HostLogParser, type HostParserSink } from '../parse/host-parser.js';
 import type { AccountMaps, HostFailureCode, ParseCounters } from '../types.js';
@@ -228,7 +229,10 @@ async function readOne(
   let raw: WriteStream | undefined;
   let rawFile: string | undefined;
   if (options.keepRawDir !== undefined) {
-    const dir = safeName(host.name);
+    // A name that had to be changed gets a hash of the original, so `a/b` and `a_b` keep separate folders.
+    const safe = safeFileName(host.name);
+    const dir =
+      safe === host.name ? safe : `${safe}-${createHash('sha256').update(host.name).digest('hex').slice(0, 8)}`;
     await mkdir(join(options.keepRawDir, dir), { recursive: true });
     // Relative to the raw folder, so that the manifest still holds when the report folder is moved.
     rawFile = join(dir, start > 0 ? `${file.name}.from-${start}` : file.name);
@@ -296,27 +300,10 @@ async function* gunzipTap(
   for await (const chunk of gunzip) yield chunk as Buffer;
 }
 
-/** A host or file name made safe for a path component: no separators, no dot-dot, no control bytes. */
-export function safeName(name: string): string {
-  const cleaned = name.replace(/[^A-Za-z0-9._@-]/g, '_').replace(/^\.+/, '_');
-  return cleaned === '' ? '_' : cleaned.slice(0, 120);
-}
-
 function failureCode(err: unknown): { code: HostFailureCode; message: string } {
   if (err instanceof SweepError) {
     const code = err.code;
-    const host: readonly string[] = [
-      'DNS',
-      'REFUSED',
-      'TIMEOUT',
-      'HOST_KEY_UNKNOWN',
-      'HOST_KEY_CHANGED',
-      'AUTH_FAILED',
-      'PERMISSION_DENIED',
-      'LOG_MISSING',
-      'PROTOCOL',
-      'INTERRUPTED',
-    ];
+    const host: readonly string[] = HOST_FAILURE_CODES;
     // Long enough for a remedy with its sudoers rule (PERMISSION_DENIED): the message is what the operator reads.
     if (host.includes(code)) return { code: code as HostFailureCode, message: oneLine(err.message, 2000) };
     return { code: 'PROTOCOL', message: oneLine(`${err.code}: ${err.message}`) };

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SweepError } from '../errors.js';
+import { safeFileName } from '../file-name.js';
 import type { AccountMaps, HostOutcome, ParsedEvent } from '../types.js';
 import { CsvWriter } from './csv-writer.js';
 import {
@@ -98,15 +99,6 @@ export interface ReportSetOptions {
     event(host: string, parsed: ParsedEvent): void;
     finding(finding: Finding): void;
   };
-}
-
-/**
- * A name safe as one path component: letters, digits and `._@-` kept, anything else (a `/`, `..`, a control
- * character) replaced by `_`, no leading dot, at most 120 characters. Never empty.
- */
-export function safeFileName(name: string): string {
-  const cleaned = name.replace(/[^A-Za-z0-9._@-]/g, '_').replace(/^\.+/, '_');
-  return cleaned === '' ? '_' : cleaned.slice(0, 120);
 }
 
 /** A run id: UTC time to the second, sortable and safe as a folder name (`2026-11-23T080000Z`). */
@@ -409,3 +401,5 @@ export class ReportSet {
     return { files, authFailureTops, summaryRows, totals: fleetTotals(summaryRows), findings };
   }
 }
+
+export { safeFileName };
