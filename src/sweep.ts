@@ -5,13 +5,18 @@
  * parse issues and finding rows (report/write-reports.ts). The spools are then concatenated in host order, so rows
  * come out ordered by (host, time, serial) without holding a fleet's events in memory. A failed host's spools and
  * counts are dropped; a partial one's are kept and the host is marked `partial` in hosts.csv. manifest.json, with
- * the SHA-256 of every file of the run folder, is written last.
+ * the SHA-256 of every file of the run folder, is written last of the reports.
+ *
+ * Alerts (report/alerts.ts) are evaluated in the same pass as the findings and lead report.html and the manifest.
+ * Then, when mail is configured, the mail stage sends the report (or writes `message.eml` for a dry run) and the
+ * outcome goes into `mail.json`. Both come after manifest.json and are not in it: the manifest seals the reports,
+ * and a mail that fails never changes or removes them.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { TimeWindow } from './config/window.js';
-import { SweepError } from './errors.js';
+import { type ErrorCode, isSweepError, SweepError } from './errors.js';
 import type { AuthOptions } from './fetch/auth.js';
 import { fetchFleet, type HostOutput } from './fetch/fetch-fleet.js';
 import type { FetchedFile, HostFetchResult } from './fetch/fetch-host.js';
@@ -19,6 +24,15 @@ import type { SessionTimeouts } from './fetch/session.js';
 import { hostStateKey, type LogCursor, loadState, saveState } from './fetch/state.js';
 import { formatIssue, type HostSelection, loadInventory, selectHosts } from './inventory/index.js';
 import type { InventoryDefaults, InventoryHost } from './inventory/types.js';
+import {
+  dryRunPathFor,
+  type MailReport,
+  type MailSettings,
+  mailReport,
+  resolveSmtpConnection,
+  smtpReply,
+} from './mail/index.js';
+import { AlertEvaluator, type AlertRule, DEFAULT_ALERT_RULES, type FiredAlert } from './report/alerts.js';
 import { HOST_COLUMNS, hostRow, ISSUE_COLUMNS, issueRow } from './report/columns.js';
 import { CsvWriter } from './report/csv-writer.js';
 import type { FindingKind } from './report/findings.js';
@@ -88,7 +102,56 @@ export interface SweepConfig {
   /** Progress callbacks (the CLI prints one line per host outcome). */
   readonly onHostStart?: ((host: InventoryHost) => void) | undefined;
   readonly onHostDone?: ((outcome: HostOutcome) => void) | undefined;
+  /** Alert rules (report/alerts.ts); default DEFAULT_ALERT_RULES, `[]` for none. */
+  readonly alerts?: readonly AlertRule[] | undefined;
+  /** Mail the report once it is on disk; `dryRun` writes `message.eml` into the run folder instead of sending. */
+  readonly mail?: SweepMailSettings | undefined;
+  /** The mail stage's progress lines (retries, warnings), credentials scrubbed. */
+  readonly onMailLog?: ((line: string) => void) | undefined;
 }
+
+export type SweepMailSettings = MailSettings & { readonly dryRun?: boolean | undefined };
+
+/** Where the mail outcome is written in the run folder (after manifest.json, so not listed in it). */
+export const MAIL_RESULT_FILE = 'mail.json';
+
+/** What became of the mail: also written to `mail.json` in the run folder. */
+export type MailOutcome =
+  | {
+      readonly status: 'sent';
+      readonly to: readonly string[];
+      /** Recipients the server accepted and refused. */
+      readonly accepted: readonly string[];
+      readonly rejected: readonly string[];
+      readonly messageId: string;
+      /** The server's final reply. */
+      readonly response: string;
+      readonly attempts: number;
+      readonly bytes: number;
+      readonly attachments: readonly string[];
+      /** Report files left out of the mail (too large, …): they are on disk. */
+      readonly leftOut: readonly string[];
+      readonly warnings: readonly string[];
+    }
+  | {
+      readonly status: 'dry-run';
+      /** `<run folder>/message.eml`. */
+      readonly path: string;
+      readonly to: readonly string[];
+      readonly messageId: string;
+      readonly bytes: number;
+      readonly attachments: readonly string[];
+      readonly leftOut: readonly string[];
+      readonly warnings: readonly string[];
+    }
+  | {
+      readonly status: 'failed';
+      readonly to: readonly string[];
+      readonly code: ErrorCode;
+      /** One line, the SMTP reply included when the server sent one. */
+      readonly message: string;
+      readonly reply?: { readonly code: number; readonly text: string } | undefined;
+    };
 
 /** A file of the run folder, as the later stages (mail, report.html) need it. */
 export interface SweepReportFile {
@@ -127,6 +190,10 @@ export interface SweepSummary {
   /** Security warnings that every report must carry. */
   readonly warnings: string[];
   readonly files: ReadonlyMap<string, FetchedFile[]>;
+  /** Alerts that fired, in rule order (report.html and the mail order them by severity). */
+  readonly alerts: FiredAlert[];
+  /** Present when mail was configured. */
+  readonly mail?: MailOutcome | undefined;
 }
 
 interface Spool {
@@ -203,6 +270,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   }
   const hosts = selected.value;
   if (hosts.length === 0) throw new SweepError('USAGE', 'the selection matched no host');
+  if (config.mail) checkMailSettings(config.mail);
   const wantedRunId = config.runId ?? makeRunId(startedAt);
   const plannedDir =
     config.outDir ?? join(resolve(config.reportsDir ?? 'reports'), safeFileName(wantedRunId));
@@ -221,12 +289,19 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   // emitted no event (fetch-host keeps nothing of a host that failed before its first byte), so nothing to undo.
   const timeline = new TimelineAccumulator();
   const digest = new FindingDigest();
+  const alertEvaluator = new AlertEvaluator(config.alerts ?? DEFAULT_ALERT_RULES);
   const reportSet = new ReportSet({
     outDir,
     spoolDir,
     bom: config.bom,
     accounts: config.accounts,
-    observe: { event: (host, parsed) => timeline.add(host, parsed), finding: (f) => digest.add(f) },
+    observe: {
+      event: (host, parsed) => timeline.add(host, parsed),
+      finding: (f) => {
+        digest.add(f);
+        alertEvaluator.add(f);
+      },
+    },
   });
   const spools = new Map<string, Spool>();
   const results = new Map<string, HostFetchResult>();
@@ -339,7 +414,11 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     );
   }
 
-  const warnings = [...new Set([...results.values()].flatMap((r) => r.warnings))];
+  const alerts = alertEvaluator.alerts();
+  // A rule whose group cap was reached has counted too little: every report says so.
+  const warnings = [
+    ...new Set([...[...results.values()].flatMap((r) => r.warnings), ...alertEvaluator.warnings()]),
+  ];
   const hostsPath = join(outDir, 'hosts.csv');
   const hostsCsv = new CsvWriter(createWriteStream(`${hostsPath}.partial`, { flags: 'wx' }), HOST_COLUMNS, {
     bom: config.bom,
@@ -368,7 +447,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
       },
       toolVersion: await readToolVersion(),
       warnings,
-      alerts: [],
+      alerts,
       hosts: hostOutcomes,
       summary: reportSetResult.summaryRows,
       findings: digest.sections(),
@@ -422,8 +501,34 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     warnings,
     rows,
     rawManifest,
+    alerts,
   });
   written.push(join(outDir, MANIFEST_FILE));
+
+  const reports = manifest.files.map(
+    (f: ManifestFile): SweepReportFile => ({
+      ...f,
+      path: join(outDir, ...f.name.split('/')),
+      kind: kindOf(f.name),
+    }),
+  );
+  const mail = config.mail
+    ? await sendRunMail(config, config.mail, {
+        runId: run.runId,
+        outDir,
+        generatedAt: finishedAt,
+        window: {
+          ...(config.window.since === undefined ? {} : { since: new Date(config.window.since) }),
+          ...(config.window.until === undefined ? {} : { until: new Date(config.window.until) }),
+        },
+        hosts: hostOutcomes,
+        totals: reportSetResult.totals,
+        alerts,
+        warnings,
+        // The kept raw bytes (--keep-raw) are evidence, not reading: they stay on disk.
+        files: reports.filter((f) => !f.name.startsWith('raw/')),
+      })
+    : undefined;
 
   return {
     runId: run.runId,
@@ -435,16 +540,92 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     outcomes: hostOutcomes,
     counters,
     written,
-    reports: manifest.files.map((f: ManifestFile) => ({
-      ...f,
-      path: join(outDir, ...f.name.split('/')),
-      kind: kindOf(f.name),
-    })),
+    reports,
     summaryRows: reportSetResult.summaryRows,
     totals: reportSetResult.totals,
     findings: reportSetResult.findings,
     manifest,
     warnings,
     files,
+    alerts,
+    ...(mail ? { mail } : {}),
   };
+}
+
+/** Settings that cannot work fail the sweep before any host is contacted (CONFIG_INVALID). */
+function checkMailSettings(mail: SweepMailSettings): void {
+  if (mail.to.length === 0) {
+    throw new SweepError('CONFIG_INVALID', 'mail: no recipient; give at least one address (--mail-to)');
+  }
+  if (!mail.dryRun) resolveSmtpConnection(mail);
+}
+
+/**
+ * Mails the finished report (or writes `message.eml` for a dry run) and records the outcome in `mail.json`.
+ * Never throws for a failed send: the failure is the outcome. The reports are not touched.
+ */
+async function sendRunMail(
+  config: SweepConfig,
+  mail: SweepMailSettings,
+  report: MailReport,
+): Promise<MailOutcome> {
+  const { dryRun, ...settings } = mail;
+  const to = [...settings.to, ...(settings.cc ?? [])];
+  let outcome: MailOutcome;
+  try {
+    const dryRunPath = dryRun ? dryRunPathFor(report.outDir) : undefined;
+    const r = await mailReport(report, settings, {
+      ...(dryRunPath ? { dryRunPath } : {}),
+      ...(config.signal ? { signal: config.signal } : {}),
+      ...(config.onMailLog ? { log: config.onMailLog } : {}),
+    });
+    const attachments = r.plan.attachments.map((a) => a.filename);
+    const leftOut = r.plan.leftOut.map((l) => l.file.name);
+    outcome =
+      dryRunPath !== undefined
+        ? {
+            status: 'dry-run',
+            path: dryRunPath,
+            to,
+            messageId: r.messageId,
+            bytes: r.bytes,
+            attachments,
+            leftOut,
+            warnings: [...r.warnings],
+          }
+        : {
+            status: 'sent',
+            to,
+            accepted: [...r.accepted],
+            rejected: [...r.rejected],
+            messageId: r.messageId,
+            response: r.response,
+            attempts: r.attempts,
+            bytes: r.bytes,
+            attachments,
+            leftOut,
+            warnings: [...r.warnings],
+          };
+  } catch (err) {
+    const reply = smtpReply(err);
+    outcome = {
+      status: 'failed',
+      to,
+      code: isSweepError(err) ? err.code : 'MAIL_SEND_FAILED',
+      message: err instanceof Error ? err.message.replace(/\r?\n/g, ' ') : String(err),
+      ...(reply ? { reply } : {}),
+    };
+  }
+  const path = join(report.outDir, MAIL_RESULT_FILE);
+  try {
+    await writeFile(
+      `${path}.partial`,
+      `${JSON.stringify({ format: 'auditsweep-mail/1', ...outcome }, null, 2)}\n`,
+    );
+    await rename(`${path}.partial`, path);
+  } catch (err) {
+    // The outcome is still returned (and printed); only its copy on disk is missing.
+    config.onMailLog?.(`mail: could not write ${path}: ${String(err)}`);
+  }
+  return outcome;
 }

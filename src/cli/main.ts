@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isSweepError } from '../errors.js';
+import { registerDemo } from './commands/demo.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerParse } from './commands/parse.js';
 import { registerSweep } from './commands/sweep.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerParse(program);
   registerSweep(program);
   registerHosts(program);
+  registerDemo(program);
   return program;
 }
 

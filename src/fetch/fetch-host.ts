@@ -232,7 +232,9 @@ async function readOne(
     // A name that had to be changed gets a hash of the original, so `a/b` and `a_b` keep separate folders.
     const safe = safeFileName(host.name);
     const dir =
-      safe === host.name ? safe : `${safe}-${createHash('sha256').update(host.name).digest('hex').slice(0, 8)}`;
+      safe === host.name
+        ? safe
+        : `${safe}-${createHash('sha256').update(host.name).digest('hex').slice(0, 8)}`;
     await mkdir(join(options.keepRawDir, dir), { recursive: true });
     // Relative to the raw folder, so that the manifest still holds when the report folder is moved.
     rawFile = join(dir, start > 0 ? `${file.name}.from-${start}` : file.name);

@@ -47,6 +47,17 @@ export interface ManifestInput {
   readonly rows: ReadonlyMap<string, number>;
   /** The keep-raw manifest, relative to the run folder, when `--keep-raw` was given. */
   readonly rawManifest?: string | undefined;
+  /** Alerts that fired (report/alerts.ts), as report.html and the mail show them. */
+  readonly alerts?: readonly ManifestAlert[] | undefined;
+}
+
+/** A fired alert as the manifest records it. */
+export interface ManifestAlert {
+  readonly rule: string;
+  readonly severity: 'high' | 'medium' | 'low';
+  readonly message: string;
+  readonly findings: number;
+  readonly hosts: readonly string[];
 }
 
 export interface Manifest {
@@ -67,6 +78,7 @@ export interface Manifest {
   readonly counters: ParseCounters;
   readonly findings: Readonly<Record<string, number>>;
   readonly warnings: readonly string[];
+  readonly alerts: readonly ManifestAlert[];
   readonly rawManifest: string | null;
   readonly files: readonly ManifestFile[];
 }
@@ -162,6 +174,13 @@ export async function writeManifest(outDir: string, input: ManifestInput): Promi
     counters: input.counters,
     findings: input.findings ?? {},
     warnings: [...input.warnings],
+    alerts: (input.alerts ?? []).map((a) => ({
+      rule: a.rule,
+      severity: a.severity,
+      message: a.message,
+      findings: a.findings,
+      hosts: [...a.hosts],
+    })),
     rawManifest: input.rawManifest ?? null,
     files,
   };

@@ -1,11 +1,17 @@
-/** `auditsweep sweep --inventory FILE [--all | --group NAME | --hosts PATTERN] … --out DIR --yes`. */
+/**
+ * `auditsweep sweep --inventory FILE [--all | --group NAME | --hosts PATTERN] … --out DIR --yes
+ *  [--mail-to ADDR --smtp URL | --mail-dry-run] [--alerts FILE] [--fail-on-alert]`.
+ */
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseWindow } from '../../config/window.js';
 import { SweepError } from '../../errors.js';
 import { defaultKnownHostsFiles } from '../../fetch/session.js';
+import { oneLine, SMTP_PASSWORD_ENV, SMTP_USER_ENV } from '../../mail/index.js';
 import { loadAccountMaps } from '../../parse/interpret/accounts.js';
-import { runSweep } from '../../sweep.js';
+import { type AlertRule, formatAlertRuleIssue, loadAlertRules } from '../../report/alerts.js';
+import { type MailOutcome, runSweep, type SweepMailSettings } from '../../sweep.js';
 import type { HostOutcome } from '../../types.js';
 import { EXIT } from '../exit-codes.js';
 import { askSecret, confirmOrFail } from '../prompts.js';
@@ -38,6 +44,13 @@ interface SweepFlags {
   bom?: boolean;
   logFormat: string;
   insecureAcceptUnknownHostKeys?: boolean;
+  mailTo?: string[];
+  mailCc?: string[];
+  mailFrom?: string;
+  smtp?: string;
+  mailDryRun?: boolean;
+  alerts?: string;
+  failOnAlert?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -58,6 +71,91 @@ function nonNegativeInt(value: string, flag: string): number {
 
 function findingCount(findings: Readonly<Record<string, number>>): number {
   return Object.values(findings).reduce((a, b) => a + b, 0);
+}
+
+/** `a@x,b@y` given once or more → the addresses; each must look like one (no spaces, one `@`). */
+function addresses(values: readonly string[] | undefined, flag: string): string[] {
+  const list = (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+  for (const a of list) {
+    if (!/^[^\s@<>,]+@[^\s@<>,]+$/.test(a))
+      throw new SweepError('USAGE', `${flag}: ${a} is not an email address`);
+  }
+  return list;
+}
+
+/**
+ * The mail settings of the flags, or undefined when no mail is wanted. Credentials come only from the
+ * environment: a user or password in --smtp (visible in `ps` and shell history) is dropped with a warning.
+ */
+function mailSettings(flags: SweepFlags): SweepMailSettings | undefined {
+  const to = addresses(flags.mailTo, '--mail-to');
+  const cc = addresses(flags.mailCc, '--mail-cc');
+  if (to.length === 0) {
+    if (flags.smtp !== undefined || flags.mailDryRun || cc.length > 0 || flags.mailFrom !== undefined) {
+      throw new SweepError('USAGE', 'mail needs a recipient: add --mail-to ADDR');
+    }
+    return undefined;
+  }
+  if (flags.smtp === undefined && !flags.mailDryRun) {
+    throw new SweepError(
+      'USAGE',
+      '--mail-to needs --smtp URL (smtp://host:587 or smtps://host:465) or --mail-dry-run',
+    );
+  }
+  let url = flags.smtp;
+  if (url !== undefined) {
+    try {
+      const u = new URL(url);
+      if (u.username !== '' || u.password !== '') {
+        u.username = '';
+        u.password = '';
+        url = u.toString();
+        process.stderr.write(
+          `WARNING: the credentials in --smtp are ignored (they show in ps and shell history); set ${SMTP_USER_ENV} and ${SMTP_PASSWORD_ENV}\n`,
+        );
+      }
+    } catch {
+      // Not a URL: the mail stage says so (CONFIG_INVALID) before any host is contacted.
+    }
+  }
+  const from = flags.mailFrom ?? `auditsweep@${hostname()}`;
+  addresses([from], '--mail-from');
+  return {
+    ...(url === undefined ? {} : { url }),
+    from,
+    to,
+    ...(cc.length > 0 ? { cc } : {}),
+    ...(flags.mailDryRun ? { dryRun: true } : {}),
+  };
+}
+
+/** One line about the mail for stderr. */
+function mailLine(m: MailOutcome): string {
+  switch (m.status) {
+    case 'sent': {
+      const refused = m.rejected.length > 0 ? `; REFUSED ${m.rejected.join(', ')}` : '';
+      return `mail: sent to ${m.accepted.join(', ')}${refused}, message id ${m.messageId} (${m.response})`;
+    }
+    case 'dry-run':
+      return `mail: dry run, nothing sent; message for ${m.to.join(', ')} written to ${m.path}`;
+    case 'failed':
+      return `mail: FAILED to ${m.to.join(', ')}: ${m.message}`;
+  }
+}
+
+async function alertRules(file: string | undefined): Promise<AlertRule[] | undefined> {
+  if (file === undefined) return undefined;
+  const loaded = await loadAlertRules(file);
+  if (loaded.value === undefined) {
+    throw new SweepError(
+      'CONFIG_INVALID',
+      `alert rules are invalid:\n${loaded.errors.map(formatAlertRuleIssue).join('\n')}`,
+    );
+  }
+  return loaded.value;
 }
 
 function logOutcome(o: HostOutcome, format: string): void {
@@ -134,6 +232,16 @@ export function registerSweep(program: Command): void {
       '--insecure-accept-unknown-host-keys',
       'DANGEROUS: connect to hosts whose key is not in known_hosts; every report then says so',
     )
+    .option('--mail-to <addr>', 'mail the report to these addresses (comma-separated); repeatable', collect)
+    .option('--mail-cc <addr>', 'copy the mail to these addresses (comma-separated); repeatable', collect)
+    .option('--mail-from <addr>', 'sender address (default auditsweep@<this host>)')
+    .option(
+      '--smtp <url>',
+      `SMTP server: smtp://host:587 (STARTTLS when offered) or smtps://host:465; credentials from ${SMTP_USER_ENV} / ${SMTP_PASSWORD_ENV}`,
+    )
+    .option('--mail-dry-run', 'write the mail to message.eml in the run folder instead of sending it')
+    .option('--alerts <file>', 'alert rules (YAML, see README); replaces the built-in rules')
+    .option('--fail-on-alert', 'exit 1 when an alert fires (for schedulers)')
     .action(async (flags: SweepFlags) => {
       const include = [...(flags.group ?? []), ...(flags.hosts ?? []).flatMap((p) => p.split(','))];
       if (!flags.all && include.length === 0) {
@@ -143,6 +251,8 @@ export function registerSweep(program: Command): void {
         throw new SweepError('USAGE', `--log-format is text or json, not ${flags.logFormat}`);
       }
       const window = parseWindow(flags.since ?? '7d', flags.until);
+      const mail = mailSettings(flags);
+      const alerts = await alertRules(flags.alerts);
       // Without --out the library makes reports/<run-id>, with a suffix when that folder exists already.
       const outDir = flags.out === undefined ? undefined : resolve(flags.out);
       const accounts =
@@ -191,6 +301,13 @@ export function registerSweep(program: Command): void {
           bom: flags.bom,
           signal: controller.signal,
           onHostDone: (o) => logOutcome(o, flags.logFormat),
+          alerts,
+          mail,
+          // Retries and warnings as they happen; the outcome is one line below.
+          onMailLog: (line) => {
+            if (!line.startsWith('mail: sent to') && !line.startsWith('mail: dry run'))
+              process.stderr.write(`${line}\n`);
+          },
           confirm: flags.yes
             ? undefined
             : (hosts, dir) =>
@@ -213,7 +330,17 @@ export function registerSweep(program: Command): void {
             `${c.events} events, ${c.malformed} bad lines, ${findingCount(summary.findings)} findings; reports in ${summary.outDir}\n`,
         );
         for (const w of summary.warnings) process.stderr.write(`WARNING: ${w}\n`);
-        process.exitCode = failed.length > 0 ? EXIT.FAILED : EXIT.OK;
+        for (const a of summary.alerts) {
+          process.stderr.write(`ALERT [${a.severity}] ${a.rule}: ${oneLine(a.message)}\n`);
+        }
+        if (summary.mail) process.stderr.write(`${mailLine(summary.mail)}\n`);
+        // The worst first: mail not sent (reports kept) > hosts failed > alerts with --fail-on-alert.
+        process.exitCode =
+          summary.mail?.status === 'failed'
+            ? EXIT.MAIL_FAILED
+            : failed.length > 0 || (flags.failOnAlert && summary.alerts.length > 0)
+              ? EXIT.FAILED
+              : EXIT.OK;
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
