@@ -4,12 +4,16 @@
 // Builds ~200 MB and ~1 GB logs with ../shared/corpus/scale.mjs, then times, side by side in one run,
 //   ours:  auditsweep parse FILE --out DIR          (writes events.csv)
 //   peer:  ausearch -if FILE --format csv > FILE     (the reference tool, Debian package auditd)
-// and prints MB/s, events/s and peak RSS of each and the ratios, as medians over --runs runs (alternating
-// ours/peer so that machine noise hits both alike).
+// and prints MB/s, events/s, CPU seconds and peak RSS of each and the ratios, as medians over --runs runs
+// (alternating ours/peer so that machine noise hits both alike), and the fastest run of each.
 //
 //   node bench/parse.mjs [--sizes 200,1000] [--runs 3] [--input enriched|raw|DIR] [--keep]
+//                        [--workers N]   row worker threads for ours (default: auditsweep's own choice;
+//                                        0 = everything on the main thread), via AUDITSWEEP_PARSE_WORKERS
+//                        [--cli PATH]    another build's bin/auditsweep.js, to compare before/after
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,22 +29,32 @@ const sizes = arg('sizes', '200,1000').split(',').map(Number);
 const runs = Number(arg('runs', '3'));
 const input = arg('input', 'enriched');
 const keep = process.argv.includes('--keep');
+const workers = arg('workers', undefined);
+const cliPath = arg('cli', undefined);
 
 /** Runs a command; resolves with wall time (ms) and peak RSS (bytes) read from /proc VmHWM while it runs. */
-function measure(cmd, args, { stdoutFile } = {}) {
+function measure(cmd, args, { stdoutFile, env } = {}) {
   return new Promise((resolvePromise, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['ignore', stdoutFile ? 'pipe' : 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, {
+      stdio: ['ignore', stdoutFile ? 'pipe' : 'ignore', 'pipe'],
+      env: env ? { ...process.env, ...env } : process.env,
+    });
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += d;
     });
     if (stdoutFile) child.stdout.pipe(createWriteStream(stdoutFile));
     let peak = 0;
+    let cpu = 0;
     const poll = setInterval(() => {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+        // utime + stime of all the process's threads, in clock ticks (USER_HZ, 100 on Linux): the last sample
+        // before the exit, so up to 10 ms short. On a shared machine CPU time varies less than wall time.
+        const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+        cpu = Math.max(cpu, (Number(f[11]) + Number(f[12])) / 100);
       } catch {
         // exited between polls
       }
@@ -50,7 +64,7 @@ function measure(cmd, args, { stdoutFile } = {}) {
       clearInterval(poll);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${stderr.slice(0, 500)}`));
-      else resolvePromise({ ms, peak, stderr });
+      else resolvePromise({ ms, peak, cpu, stderr });
     });
   });
 }
@@ -87,7 +101,8 @@ async function main() {
     console.error('ausearch is missing: apt-get install -y auditd (the benchmark compares against it)');
     process.exit(1);
   }
-  const cli = join(ROOT, 'bin', 'auditsweep.js');
+  const cli = cliPath ? resolve(cliPath) : join(ROOT, 'bin', 'auditsweep.js');
+  const env = workers === undefined ? undefined : { AUDITSWEEP_PARSE_WORKERS: workers };
   const rows = [];
   for (const size of sizes) {
     const { file, bytes, summary } = await buildLog(size);
@@ -98,7 +113,9 @@ async function main() {
     const peer = [];
     for (let i = 0; i < runs; i++) {
       rmSync(outDir, { recursive: true, force: true });
-      const o = await measure(process.execPath, [cli, 'parse', file, '--host', 'bench', '--out', outDir]);
+      const o = await measure(process.execPath, [cli, 'parse', file, '--host', 'bench', '--out', outDir], {
+        env,
+      });
       const m = /(\d+) events/.exec(o.stderr);
       if (m && Number(m[1]) !== ourEvents) {
         process.stderr.write(`note: auditsweep reported ${m[1]} events, scale.mjs predicted ${ourEvents}\n`);
@@ -112,32 +129,48 @@ async function main() {
         `  ${size} MiB run ${i + 1}/${runs}: auditsweep ${fmt(o.ms / 1000, 2)} s, ausearch ${fmt(p.ms / 1000, 2)} s\n`,
       );
     }
-    const oMs = median(ours.map((r) => r.ms));
-    const pMs = median(peer.map((r) => r.ms));
-    const oRss = median(ours.map((r) => r.peak));
-    const pRss = median(peer.map((r) => r.peak));
+    const summarise = (list, events) => {
+      const ms = median(list.map((r) => r.ms));
+      return {
+        s: ms / 1000,
+        min: Math.min(...list.map((r) => r.ms)) / 1000,
+        mbs: mb(bytes) / (ms / 1000),
+        eps: events / (ms / 1000),
+        cpu: median(list.map((r) => r.cpu)),
+        rss: median(list.map((r) => r.peak)),
+      };
+    };
     rows.push({
       size: `${fmt(mb(bytes), 0)} MiB`,
       events: ourEvents,
-      ours: { mbs: mb(bytes) / (oMs / 1000), eps: ourEvents / (oMs / 1000), rss: oRss, s: oMs / 1000 },
-      peer: { mbs: mb(bytes) / (pMs / 1000), eps: peerEvents / (pMs / 1000), rss: pRss, s: pMs / 1000 },
+      ours: summarise(ours, ourEvents),
+      peer: summarise(peer, peerEvents),
     });
   }
-  console.log(`\nparse benchmark: medians of ${runs} runs, input ${input}, node ${process.version}\n`);
-  console.log('| log | tool | time s | MB/s | events/s | peak RSS MiB |\n|---|---|---:|---:|---:|---:|');
+  const mode = workers === undefined ? 'default threads' : `AUDITSWEEP_PARSE_WORKERS=${workers}`;
+  console.log(
+    `\nparse benchmark: medians of ${runs} runs, input ${input}, node ${process.version}, ${mode}, ${cpus().length} CPUs\n`,
+  );
+  console.log(
+    '| log | tool | time s | fastest s | MB/s | events/s | CPU s | peak RSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|',
+  );
   for (const r of rows) {
     for (const [name, x] of [
       ['auditsweep parse', r.ours],
       ['ausearch --format csv', r.peer],
     ]) {
       console.log(
-        `| ${r.size} | ${name} | ${fmt(x.s, 2)} | ${fmt(x.mbs)} | ${fmt(x.eps, 0)} | ${fmt(mb(x.rss), 0)} |`,
+        `| ${r.size} | ${name} | ${fmt(x.s, 2)} | ${fmt(x.min, 2)} | ${fmt(x.mbs)} | ${fmt(x.eps, 0)} | ${fmt(x.cpu, 2)} | ${fmt(mb(x.rss), 0)} |`,
       );
     }
     console.log(
-      `| ${r.size} | **ratio** (ours/peer) | ${fmt(r.ours.s / r.peer.s, 2)}× time | ${fmt(r.ours.mbs / r.peer.mbs, 2)}× | ${fmt(r.ours.eps / r.peer.eps, 2)}× | ${fmt(r.ours.rss / r.peer.rss, 2)}× |`,
+      `| ${r.size} | **ratio** (ours/peer) | ${fmt(r.ours.s / r.peer.s, 2)}× time | ${fmt(r.ours.min / r.peer.min, 2)}× | ${fmt(r.ours.mbs / r.peer.mbs, 2)}× | ${fmt(r.ours.eps / r.peer.eps, 2)}× | ${fmt(r.ours.cpu / r.peer.cpu, 2)}× | ${fmt(r.ours.rss / r.peer.rss, 2)}× |`,
     );
   }
+  const [l1, l5] = loadavg();
+  console.log(
+    `\nload average at the end: ${fmt(l1, 2)} (1 min), ${fmt(l5, 2)} (5 min): other work on the machine`,
+  );
   console.log(
     '\ntargets (issue #2): throughput ≥ 3× ausearch; peak RSS < 200 MiB and not growing with file size',
   );

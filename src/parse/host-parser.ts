@@ -10,7 +10,7 @@ import type { AccountMaps, AuditEvent, ParseCounters, ParsedEvent, ParseIssue } 
 import { emptyCounters } from '../types.js';
 import { type CloseReason, type ReassembleOptions, Reassembler } from './reassemble.js';
 import { buildRow } from './row.js';
-import { tokenizeLine } from './tokenize.js';
+import { tokenize } from './tokenize.js';
 
 export interface HostParserOptions {
   /** Inventory name of the host; the `host` column. */
@@ -34,7 +34,20 @@ export interface HostParserSink {
   issue(issue: ParseIssue): void;
 }
 
+/** A sink that builds the rows itself (on worker threads, row-workers.ts): it gets the events of the window. */
+export interface HostEventSink {
+  auditEvent(event: AuditEvent): void;
+  issue(issue: ParseIssue): void;
+}
+
 const NEWLINE = 0x0a;
+
+/**
+ * Characters that may make a line "not text" (tokenize.ts NOT_TEXT, which a line is tested against after its
+ * trailing CR is cut): control bytes other than tab, LF and GS, DEL, U+FFFD, and a CR not followed by LF.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: detecting control characters is the point
+const SUSPECT = /[\x00-\x08\x0b\x0c\x0e-\x1c\x1e\x1f\x7f\ufffd]|\r(?!\n)/;
 const DEFAULT_MAX_LINE = 64 * 1024;
 
 export class HostLogParser {
@@ -53,7 +66,7 @@ export class HostLogParser {
 
   constructor(
     private readonly options: HostParserOptions,
-    private readonly sink: HostParserSink,
+    private readonly sink: HostParserSink | HostEventSink,
   ) {
     this.maxLine = options.maxLineBytes ?? DEFAULT_MAX_LINE;
     this.reassembler = new Reassembler(
@@ -115,7 +128,7 @@ export class HostLogParser {
         reason: 'truncated',
         detail: 'the last line has no newline: the file was cut or was being written',
       });
-      this.line(text);
+      this.line(text, 0, text.length, true);
     }
     this.decoder = new StringDecoder('utf8');
   }
@@ -153,6 +166,9 @@ export class HostLogParser {
   }
 
   private lines(text: string): void {
+    // One check of the whole chunk instead of one per line: only a chunk with a suspicious character has its
+    // lines checked one by one (tokenize's NOT_TEXT; a CR is fine only as a line's last character).
+    const checkText = SUSPECT.test(text);
     let pos = 0;
     const end = text.length;
     while (pos < end) {
@@ -168,15 +184,16 @@ export class HostLogParser {
           detail: `line of ${nl - pos} characters skipped`,
         });
       } else if (nl > pos) {
-        this.line(text.slice(pos, nl));
+        this.line(text, pos, nl, checkText);
       }
       pos = nl + 1;
     }
   }
 
-  private line(text: string): void {
-    if (text.length === 0) return;
-    const result = tokenizeLine(text, this.file, this.lineNo);
+  /** Tokenizes the line `text[start, end)` and hands its record on. */
+  private line(text: string, start: number, end: number, checkText: boolean): void {
+    if (end <= start) return;
+    const result = tokenize(text, start, end, this.file, this.lineNo, checkText);
     if (result.issue !== undefined) this.reportIssue(result.issue);
     if (result.record !== undefined) {
       this.counters.records++;
@@ -198,6 +215,7 @@ export class HostLogParser {
       return;
     }
     this.counters.events++;
-    this.sink.event({ event, row: buildRow(event, this.options) });
+    if ('auditEvent' in this.sink) this.sink.auditEvent(event);
+    else this.sink.event({ event, row: buildRow(event, this.options) });
   }
 }

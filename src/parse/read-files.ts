@@ -3,7 +3,7 @@
  * bytes, not their name, and decompressed on the fly. Used by `auditsweep parse` and by tests; the SSH fetcher
  * feeds the same parser from SFTP streams.
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { HostLogParser } from './host-parser.js';
@@ -13,7 +13,8 @@ export interface UnreadableFile {
   readonly error: string;
 }
 
-async function isGzip(path: string): Promise<boolean> {
+/** Whether the file starts with the gzip magic bytes. */
+export async function isGzip(path: string): Promise<boolean> {
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.alloc(2);
@@ -21,6 +22,37 @@ async function isGzip(path: string): Promise<boolean> {
     return bytesRead === 2 && buf[0] === 0x1f && buf[1] === 0x8b;
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * Bytes read at a time. Small enough that a chunk and what is made of it die young (a 1 MiB chunk survives
+ * several scavenges and raises the peak RSS by tens of MB), big enough that reads cost little.
+ */
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * A plain file, read into one reused buffer (the parser copies what it keeps). Reads are synchronous: a local log
+ * is read faster than a promise per read can be settled (a fifth of the CPU time of the reads otherwise). The
+ * event loop still runs between chunks, for the writes and the row workers.
+ */
+async function readPlain(
+  path: string,
+  parser: HostLogParser,
+  afterChunk: (() => Promise<void> | void) | undefined,
+): Promise<void> {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (;;) {
+      const bytesRead = readSync(fd, buf, 0, CHUNK_BYTES, null);
+      if (bytesRead === 0) break;
+      parser.write(buf.subarray(0, bytesRead));
+      if (afterChunk) await afterChunk();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -38,17 +70,16 @@ export async function parseLocalFiles(
   for (const path of paths) {
     parser.beginFile(path);
     try {
-      const gzip = await isGzip(path);
-      const raw = createReadStream(path, { highWaterMark: 256 * 1024 });
-      let source: NodeJS.ReadableStream = raw;
-      if (gzip) {
+      if (await isGzip(path)) {
+        const raw = createReadStream(path, { highWaterMark: CHUNK_BYTES });
         const gunzip = createGunzip();
         raw.on('error', (err) => gunzip.destroy(err));
-        source = raw.pipe(gunzip);
-      }
-      for await (const chunk of source) {
-        parser.write(chunk as Buffer);
-        if (afterChunk) await afterChunk();
+        for await (const chunk of raw.pipe(gunzip)) {
+          parser.write(chunk as Buffer);
+          if (afterChunk) await afterChunk();
+        }
+      } else {
+        await readPlain(path, parser, afterChunk);
       }
     } catch (err) {
       unreadable.push({ file: path, error: err instanceof Error ? err.message : String(err) });

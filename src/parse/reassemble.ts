@@ -14,7 +14,7 @@
  * a log does not guarantee (DAEMON_START is stamped after the kernel record that follows it).
  */
 import type { AuditEvent, AuditRecord, ParseIssue } from '../types.js';
-import { recordTypeNumber } from './tables/record-types.js';
+import { memoByTypeName, recordTypeNumber } from './tables/record-types.js';
 
 export interface ReassembleOptions {
   /** Events still waiting for records; the oldest is closed when one more would exceed it. auparse uses 80. */
@@ -43,11 +43,11 @@ const AUDIT_PROCTITLE = 1327;
  * Records that never have companions: user-space messages (1100–1299, 2100–2999: each has its own serial) and the
  * records the kernel always writes last (PROCTITLE, EOE).
  */
-export function closesEvent(type: string): boolean {
+export const closesEvent: (type: string) => boolean = memoByTypeName((type) => {
   const n = recordTypeNumber(type);
   if (n === undefined) return false;
   return n === AUDIT_PROCTITLE || n === AUDIT_EOE || (n >= 1100 && n < 1300) || (n >= 2100 && n < 3000);
-}
+});
 
 interface Building {
   readonly event: AuditEvent;

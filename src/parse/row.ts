@@ -15,9 +15,21 @@ import { formatExit } from './tables/errno.js';
 import { syscallName } from './tables/syscalls.js';
 import { enrichedField, rawField } from './tokenize.js';
 
+/** The last second formatted, `2026-11-23T00:24:55.`: events come in time order, so most share it. */
+let isoSec = Number.NaN;
+let isoPrefix = '';
+
 /** Epoch seconds + milliseconds → `2026-11-23T00:24:55.809Z`. */
 export function isoTime(sec: number, ms: number): string {
-  return new Date(sec * 1000 + ms).toISOString();
+  const plain = Number.isInteger(ms) && ms >= 0 && ms <= 999;
+  if (sec === isoSec && plain) return `${isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+  const iso = new Date(sec * 1000 + ms).toISOString();
+  if (plain && Number.isInteger(sec) && sec >= 0) {
+    // toISOString() ends in `.sssZ`; what comes before only depends on the second.
+    isoSec = sec;
+    isoPrefix = iso.slice(0, -4);
+  }
+  return iso;
 }
 
 function find(records: readonly AuditRecord[], type: string): AuditRecord | undefined {
@@ -30,13 +42,24 @@ function subjectRecord(event: AuditEvent): AuditRecord {
   return find(event.records, 'SYSCALL') ?? event.records[0]!;
 }
 
+/** A value that says something: not missing, empty, '?' or '(none)'. */
+function meaningful(v: string | undefined): v is string {
+  return v !== undefined && v !== '?' && v !== '(none)' && v !== '';
+}
+
 /** The first non-empty, meaningful value of `name` among the event's records ('?' and '(none)' mean nothing). */
 function firstValue(records: readonly AuditRecord[], name: string): string {
   for (const r of records) {
     const v = fieldValue(r, name);
-    if (v !== undefined && v !== '?' && v !== '(none)' && v !== '') return v;
+    if (meaningful(v)) return v;
   }
   return '';
+}
+
+/** firstValue() looking at the subject record first. */
+function subjectFirst(subject: AuditRecord, records: readonly AuditRecord[], name: string): string {
+  const v = fieldValue(subject, name);
+  return meaningful(v) ? v : firstValue(records, name);
 }
 
 function syscallOf(rec: AuditRecord | undefined): { arch: string; syscall: string } {
@@ -72,7 +95,8 @@ export function buildRow(event: AuditEvent, ctx: InterpretContext): EventRow {
   const types: string[] = [];
   for (const r of records) if (!types.includes(r.type)) types.push(r.type);
   const exit = sys === undefined ? undefined : rawField(sys, 'exit');
-  const tty = firstValue([subject], 'tty');
+  const subjectTty = fieldValue(subject, 'tty');
+  const tty = meaningful(subjectTty) ? subjectTty : '';
   const terminal = firstValue(records, 'terminal');
   const n = normalizeEvent(event, ctx);
   return {
@@ -100,8 +124,8 @@ export function buildRow(event: AuditEvent, ctx: InterpretContext): EventRow {
     pid: rawField(subject, 'pid') ?? '',
     ppid: rawField(subject, 'ppid') ?? '',
     syscall,
-    exe: firstValue([subject, ...records], 'exe'),
-    comm: firstValue([subject, ...records], 'comm'),
+    exe: subjectFirst(subject, records, 'exe'),
+    comm: subjectFirst(subject, records, 'comm'),
     command: command(records),
     cwd: (cwdRec && fieldValue(cwdRec, 'cwd')) ?? firstValue(records, 'cwd'),
     terminal: terminal || tty,

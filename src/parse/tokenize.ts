@@ -6,6 +6,8 @@
  * auditd.conf(5) `log_format` and the corpus README.
  */
 import type { AuditRecord, ParseIssue, ParseIssueReason } from '../types.js';
+import { LineRecord } from './record.js';
+import { canonicalTypeName } from './tables/record-types.js';
 
 const SPACE = 0x20;
 const DQUOTE = 0x22;
@@ -35,8 +37,14 @@ function issue(file: string, line: number, reason: ParseIssueReason, detail: str
   return { file, line, reason, detail };
 }
 
-/** Parses a run of decimal digits at `pos`; returns [value, end] or [-1, pos] when there is none. */
-function scanInt(s: string, pos: number, end: number): [number, number] {
+/** End of the run of decimal digits at `pos` (scanned with scanInt). */
+let scanEnd = 0;
+
+/**
+ * Parses a run of decimal digits at `pos`; returns the value (its end in `scanEnd`), or -1 when there is none or
+ * it is longer than 15 digits.
+ */
+function scanInt(s: string, pos: number, end: number): number {
   let v = 0;
   let i = pos;
   while (i < end) {
@@ -45,17 +53,131 @@ function scanInt(s: string, pos: number, end: number): [number, number] {
     v = v * 10 + (c - 0x30);
     i++;
   }
-  return i === pos || i - pos > 15 ? [-1, pos] : [v, i];
+  if (i === pos || i - pos > 15) {
+    scanEnd = pos;
+    return -1;
+  }
+  scanEnd = i;
+  return v;
+}
+
+/** The node names seen so far, so that every record of a node shares one string (bounded). */
+const NODES = new Map<string, string>();
+const MAX_NODES = 4096;
+
+function canonicalNode(name: string): string {
+  const known = NODES.get(name);
+  if (known !== undefined) return known;
+  if (NODES.size < MAX_NODES) NODES.set(name, name);
+  return name;
 }
 
 /**
- * Splits `s[start, end)` into name/value pairs appended to `out`. Double-quoted values keep their quotes;
- * a nested `msg='…'` is flattened in place. Returns false when a quote was left open (a truncated line).
+ * Where scanFields puts the fields of a line: straight into a shared slab of positions (one allocation per few
+ * hundred records rather than one per record; a slab lives as long as one of its records), relative to the line's
+ * start (see Spans in record.ts). The tokenizer handles one line at a time, so one sink serves every line.
  */
-function scanFields(s: string, start: number, end: number, out: string[], enriched: boolean): boolean {
+const SLAB_INTS = 16 * 1024;
+
+class SpanSink {
+  /** The slab the current line's positions go to, from `at`; `n` of them so far. */
+  spans = new Int32Array(SLAB_INTS);
+  at = 0;
+  n = 0;
+  text = '';
+  base = 0;
+  extra: string[] | undefined;
+
+  /** Starts the line that begins at `text[base]`, after the previous line's positions. */
+  reset(text: string, base: number): void {
+    this.text = text;
+    this.base = base;
+    this.at += this.n;
+    this.n = 0;
+    this.extra = undefined;
+  }
+
+  /**
+   * Adds a name/value pair, each a span [start, end) of the line in text coordinates, or a string of `extra`
+   * (start -(k + 1), end start + length).
+   */
+  push(ns: number, ne: number, vs: number, ve: number): void {
+    if (this.at + this.n + 4 > this.spans.length) this.newSlab();
+    const s = this.spans;
+    const b = this.base;
+    const k = this.at + this.n;
+    s[k] = ns < 0 ? ns : ns - b;
+    s[k + 1] = ns < 0 ? ne : ne - b;
+    s[k + 2] = vs < 0 ? vs : vs - b;
+    s[k + 3] = vs < 0 ? ve : ve - b;
+    this.n += 4;
+  }
+
+  /** Moves the current line's positions to a new slab (the old one stays with the records that use it). */
+  private newSlab(): void {
+    const fresh = new Int32Array(Math.max(SLAB_INTS, 2 * (this.n + 4)));
+    fresh.set(this.spans.subarray(this.at, this.at + this.n));
+    this.spans = fresh;
+    this.at = 0;
+  }
+
+  /** A string that is not a slice of the line → the start that stands for it. */
+  own(s: string): number {
+    this.extra ??= [];
+    this.extra.push(s);
+    return -this.extra.length;
+  }
+
+  /** The text of span k of the line (its start at k, its end at k + 1). */
+  textOf(k: number): string {
+    const s = this.spans;
+    const start = s[this.at + k]!;
+    return start < 0
+      ? this.extra![-start - 1]!
+      : this.text.slice(this.base + start, this.base + s[this.at + k + 1]!);
+  }
+
+  /** Where span k ends in text coordinates, or -1 when it is a string of `extra`. */
+  endOf(k: number): number {
+    const s = this.spans;
+    return s[this.at + k]! < 0 ? -1 : this.base + s[this.at + k + 1]!;
+  }
+
+  /** Span k now ends at `end` (text coordinates). */
+  setEnd(k: number, end: number): void {
+    this.spans[this.at + k + 1] = end - this.base;
+  }
+
+  /** Span k becomes the slice [start, end) of the text. */
+  setSpan(k: number, start: number, end: number): void {
+    this.spans[this.at + k] = start - this.base;
+    this.spans[this.at + k + 1] = end - this.base;
+  }
+
+  /** Span k becomes the string `s`. */
+  setString(k: number, s: string): void {
+    const start = this.own(s);
+    this.spans[this.at + k] = start;
+    this.spans[this.at + k + 1] = start + s.length;
+  }
+}
+
+const sink = new SpanSink();
+
+function nameIs(s: string, start: number, end: number, name: string): boolean {
+  return end - start === name.length && s.startsWith(name, start);
+}
+
+/**
+ * Splits `s[start, end)` into name/value spans appended to the sink. Double-quoted values keep their quotes
+ * (ENRICHED ones lose them); a nested `msg='…'` is flattened in place. Returns false when a quote was left open
+ * (a truncated line).
+ */
+function scanFields(s: string, start: number, end: number, enriched: boolean): boolean {
+  const out = sink;
   let i = start;
   let complete = true;
-  let lastUnquoted = -1; // index in `out` of the last unquoted value, for words that continue it
+  let lastUnquoted = -1; // index in the sink of the last unquoted value, for words that continue it
   while (i < end) {
     while (i < end && s.charCodeAt(i) === SPACE) i++;
     if (i >= end) break;
@@ -68,30 +190,35 @@ function scanFields(s: string, start: number, end: number, out: string[], enrich
     if (i >= end || s.charCodeAt(i) === SPACE) {
       // A word without '='. auditd writes some unquoted values with spaces (ADD_GROUP's
       // `op=adding group to /etc/group`): such words continue the previous unquoted value.
-      const word = s.slice(nameStart, i);
-      if (lastUnquoted >= 0) out[lastUnquoted] = `${out[lastUnquoted]} ${word}`;
-      else if (!enriched) scanFreeWord(word, out);
+      if (lastUnquoted >= 0) {
+        // One space between them: the joined value is a slice of the line.
+        const valueEnd = out.endOf(lastUnquoted);
+        if (valueEnd >= 0 && valueEnd + 1 === nameStart) out.setEnd(lastUnquoted, i);
+        else out.setString(lastUnquoted, `${out.textOf(lastUnquoted)} ${s.slice(nameStart, i)}`);
+      } else if (!enriched) scanFreeWord(s, nameStart, i);
       continue;
     }
-    const name = s.slice(nameStart, i);
+    const nameEnd = i;
     i++; // '='
     const c = i < end ? s.charCodeAt(i) : SPACE;
     if (c === DQUOTE) {
       const close = s.indexOf('"', i + 1);
       if (close < 0 || close >= end) {
-        out.push(name, `${s.slice(i, end)}"`);
+        const v = out.own(`${s.slice(i, end)}"`);
+        out.push(nameStart, nameEnd, v, v + end - i + 1);
         return false;
       }
-      out.push(name, enriched ? s.slice(i + 1, close) : s.slice(i, close + 1));
+      if (enriched) out.push(nameStart, nameEnd, i + 1, close);
+      else out.push(nameStart, nameEnd, i, close + 1);
       lastUnquoted = -1;
       i = close + 1;
     } else if (c === SQUOTE) {
       const close = s.indexOf("'", i + 1);
       const stop = close < 0 || close >= end ? end : close;
-      if (name === 'msg') {
-        if (!scanFields(s, i + 1, stop, out, enriched)) complete = false;
+      if (nameIs(s, nameStart, nameEnd, 'msg')) {
+        if (!scanFields(s, i + 1, stop, enriched)) complete = false;
       } else {
-        out.push(name, s.slice(i + 1, stop));
+        out.push(nameStart, nameEnd, i + 1, stop);
       }
       if (stop === end) return false;
       lastUnquoted = -1;
@@ -100,15 +227,15 @@ function scanFields(s: string, start: number, end: number, out: string[], enrich
       // ENRICHED SADDR={ saddr_fam=inet laddr=127.0.0.1 lport=2222 }
       const close = s.indexOf('}', i + 1);
       const stop = close < 0 || close >= end ? end : close + 1;
-      out.push(name, s.slice(i, stop));
+      out.push(nameStart, nameEnd, i, stop);
       if (close < 0 || close >= end) return false;
       lastUnquoted = -1;
       i = stop;
     } else {
-      let j = s.indexOf(' ', i);
-      if (j < 0 || j > end) j = end;
-      out.push(name, s.slice(i, j));
-      lastUnquoted = out.length - 1;
+      let j = i;
+      while (j < end && s.charCodeAt(j) !== SPACE) j++;
+      out.push(nameStart, nameEnd, i, j);
+      lastUnquoted = out.n - 2;
       i = j;
     }
   }
@@ -119,19 +246,26 @@ function scanFields(s: string, start: number, end: number, out: string[], enrich
  * Words before the first field: the SELinux/AppArmor AVC preamble `avc:  denied  { read write } for`.
  * auparse exposes them as `seresult` and `seperms`; so do we.
  */
-function scanFreeWord(word: string, out: string[]): void {
+function scanFreeWord(s: string, start: number, end: number): void {
+  const out = sink;
+  const word = s.slice(start, end);
   if (word === 'denied' || word === 'granted') {
-    out.push('seresult', word);
+    const n = out.own('seresult');
+    out.push(n, n + 8, start, end);
     return;
   }
   if (word === '{' || word === '}' || word === 'for' || word === 'avc:') {
-    if (word === '{') out.push('seperms', '');
+    if (word === '{') {
+      const n = out.own('seperms');
+      out.push(n, n + 7, start, start);
+    }
     return;
   }
-  const n = out.length;
-  if (n >= 2 && out[n - 2] === 'seperms') {
-    const prev = out[n - 1] ?? '';
-    out[n - 1] = prev === '' ? word : `${prev},${word}`;
+  const k = out.n - 4;
+  if (k >= 0 && out.textOf(k) === 'seperms') {
+    const prev = out.textOf(k + 2);
+    if (prev === '') out.setSpan(k + 2, start, end);
+    else out.setString(k + 2, `${prev},${word}`);
   }
 }
 
@@ -140,64 +274,184 @@ function scanFreeWord(word: string, out: string[]): void {
  * was cut short (an open quote) yields the record and an issue, so the evidence is kept and the damage reported.
  */
 export function tokenizeLine(raw: string, file: string, lineNo: number): TokenizeResult {
-  let line = raw;
-  if (line.length > 0 && line.charCodeAt(line.length - 1) === 0x0d) line = line.slice(0, -1);
-  if (NOT_TEXT.test(line)) {
-    return { issue: issue(file, lineNo, 'not-text', `control or invalid bytes: ${excerpt(line)}`) };
+  return tokenize(raw, 0, raw.length, file, lineNo, true);
+}
+
+// The header of the line parseHeader() read last (module state rather than an object per line).
+let hNode = '';
+let hType = '';
+let hSec = 0;
+let hMs = 0;
+let hSerial = 0;
+let hBody = 0;
+let hEnd = 0;
+
+/**
+ * Reads the header of the line `text[start, lineEnd)` into the h* variables (hEnd: the line's end without its CR);
+ * returns the issue when the line is not a record.
+ */
+function parseHeader(
+  text: string,
+  start: number,
+  lineEnd: number,
+  file: string,
+  lineNo: number,
+  checkText: boolean,
+): ParseIssue | undefined {
+  let end = lineEnd;
+  if (end > start && text.charCodeAt(end - 1) === 0x0d) end--;
+  if (checkText && NOT_TEXT.test(text.slice(start, end))) {
+    return lineIssue(text, start, end, file, lineNo, 'not-text', 'control or invalid bytes: ');
   }
-  let i = 0;
+  let i = start;
   let node = '';
-  if (line.startsWith('node=')) {
-    const sp = line.indexOf(' ', 5);
-    if (sp < 0)
-      return { issue: issue(file, lineNo, 'missing-header', `node= without a record: ${excerpt(line)}`) };
-    node = line.slice(5, sp);
+  if (text.startsWith('node=', i)) {
+    const sp = text.indexOf(' ', i + 5);
+    if (sp < 0 || sp >= end)
+      return lineIssue(text, start, end, file, lineNo, 'missing-header', 'node= without a record: ');
+    node = canonicalNode(text.slice(i + 5, sp));
     i = sp + 1;
   }
-  if (!line.startsWith('type=', i)) {
-    return { issue: issue(file, lineNo, 'missing-header', `no type= header: ${excerpt(line)}`) };
+  // The patterns below hold no CR or LF, so none can match across the end of the line.
+  if (!text.startsWith('type=', i)) {
+    return lineIssue(text, start, end, file, lineNo, 'missing-header', 'no type= header: ');
   }
-  const typeEnd = line.indexOf(' ', i + 5);
+  let typeEnd = text.indexOf(' ', i + 5);
+  if (typeEnd >= end) typeEnd = -1;
   if (typeEnd < 0 || typeEnd === i + 5) {
-    return { issue: issue(file, lineNo, 'truncated', `line ends in the header: ${excerpt(line)}`) };
+    return lineIssue(text, start, end, file, lineNo, 'truncated', 'line ends in the header: ');
   }
-  const type = line.slice(i + 5, typeEnd);
+  const type = canonicalTypeName(text.slice(i + 5, typeEnd));
   i = typeEnd + 1;
-  if (!line.startsWith('msg=audit(', i)) {
-    return { issue: issue(file, lineNo, 'bad-header', `no msg=audit( after type=${type}: ${excerpt(line)}`) };
+  if (!text.startsWith('msg=audit(', i)) {
+    return lineIssue(text, start, end, file, lineNo, 'bad-header', `no msg=audit( after type=${type}: `);
   }
   i += 10;
-  const [sec, afterSec] = scanInt(line, i, line.length);
-  if (sec < 0 || line.charCodeAt(afterSec) !== 0x2e) {
-    return { issue: issue(file, lineNo, 'bad-header', `bad timestamp: ${excerpt(line)}`) };
+  const sec = scanInt(text, i, end);
+  if (sec < 0 || scanEnd >= end || text.charCodeAt(scanEnd) !== 0x2e) {
+    return lineIssue(text, start, end, file, lineNo, 'bad-header', 'bad timestamp: ');
   }
-  const [ms, afterMs] = scanInt(line, afterSec + 1, line.length);
-  if (ms < 0 || ms > 999 || line.charCodeAt(afterMs) !== 0x3a) {
-    return { issue: issue(file, lineNo, 'bad-header', `bad milliseconds: ${excerpt(line)}`) };
+  const ms = scanInt(text, scanEnd + 1, end);
+  if (ms < 0 || ms > 999 || scanEnd >= end || text.charCodeAt(scanEnd) !== 0x3a) {
+    return lineIssue(text, start, end, file, lineNo, 'bad-header', 'bad milliseconds: ');
   }
-  const [serial, afterSerial] = scanInt(line, afterMs + 1, line.length);
-  if (serial < 0 || line.charCodeAt(afterSerial) !== 0x29 || line.charCodeAt(afterSerial + 1) !== 0x3a) {
-    return { issue: issue(file, lineNo, 'bad-header', `bad serial: ${excerpt(line)}`) };
+  const serial = scanInt(text, scanEnd + 1, end);
+  const afterSerial = scanEnd;
+  if (
+    serial < 0 ||
+    afterSerial + 1 >= end ||
+    text.charCodeAt(afterSerial) !== 0x29 ||
+    text.charCodeAt(afterSerial + 1) !== 0x3a
+  ) {
+    return lineIssue(text, start, end, file, lineNo, 'bad-header', 'bad serial: ');
   }
-  const bodyStart = afterSerial + 2;
-  let gs = line.indexOf('\x1d', bodyStart);
-  if (gs < 0) gs = line.length;
-  const fields: string[] = [];
-  let complete = scanFields(line, bodyStart, gs, fields, false);
-  const enriched: string[] = [];
-  if (gs < line.length && !scanFields(line, gs + 1, line.length, enriched, true)) complete = false;
-  const record: AuditRecord = { node, type, sec, ms, serial, fields, enriched, file, line: lineNo };
+  hNode = node;
+  hType = type;
+  hSec = sec;
+  hMs = ms;
+  hSerial = serial;
+  hBody = afterSerial + 2;
+  hEnd = end;
+  return undefined;
+}
+
+/**
+ * tokenizeLine() on the line `text[start, lineEnd)` (without its LF), for the host parser: it tokenizes a decoded
+ * chunk in place rather than cutting it into line strings, and skips the text check (`checkText` false) when it
+ * has already checked the whole chunk.
+ */
+export function tokenize(
+  text: string,
+  start: number,
+  lineEnd: number,
+  file: string,
+  lineNo: number,
+  checkText: boolean,
+): TokenizeResult {
+  const bad = parseHeader(text, start, lineEnd, file, lineNo, checkText);
+  if (bad !== undefined) return { issue: bad };
+  const end = hEnd;
+  let gs = text.indexOf('\x1d', hBody);
+  if (gs < 0 || gs > end) gs = end;
+  sink.reset(text, start);
+  let complete = scanFields(text, hBody, gs, false);
+  const nRaw = sink.n;
+  if (gs < end && !scanFields(text, gs + 1, end, true)) complete = false;
+  const record = new LineRecord(
+    hNode,
+    hType,
+    hSec,
+    hMs,
+    hSerial,
+    file,
+    lineNo,
+    text,
+    start,
+    lineEnd,
+    sink.spans,
+    sink.at,
+    nRaw,
+    sink.n - nRaw,
+    sink.extra,
+  );
   if (!complete) {
-    return {
-      record,
-      issue: issue(file, lineNo, 'truncated', `a quoted value is not closed: ${excerpt(line)}`),
-    };
+    const damage = lineIssue(text, start, end, file, lineNo, 'truncated', 'a quoted value is not closed: ');
+    return { record, issue: damage };
   }
   return { record };
 }
 
+/**
+ * The record of a line tokenized before, from the spans tokenize() found then (`spans[at, at + nRaw + nEnr)`,
+ * relative to the line's start): for the row workers, which get lines and spans rather than records.
+ * Undefined when the line is not a record.
+ */
+export function recordFromSpans(
+  text: string,
+  start: number,
+  lineEnd: number,
+  file: string,
+  lineNo: number,
+  spans: Int32Array,
+  at: number,
+  nRaw: number,
+  nEnr: number,
+): LineRecord | undefined {
+  if (parseHeader(text, start, lineEnd, file, lineNo, false) !== undefined) return undefined;
+  return new LineRecord(
+    hNode,
+    hType,
+    hSec,
+    hMs,
+    hSerial,
+    file,
+    lineNo,
+    text,
+    start,
+    lineEnd,
+    spans,
+    at,
+    nRaw,
+    nEnr,
+    undefined,
+  );
+}
+
+function lineIssue(
+  text: string,
+  start: number,
+  end: number,
+  file: string,
+  lineNo: number,
+  reason: ParseIssueReason,
+  what: string,
+): ParseIssue {
+  return issue(file, lineNo, reason, `${what}${excerpt(text.slice(start, end))}`);
+}
+
 /** Looks a body field up by name; returns the value as written (quotes kept) or undefined. */
 export function rawField(record: AuditRecord, name: string): string | undefined {
+  if (record instanceof LineRecord) return record.rawValue(name);
   const f = record.fields;
   for (let i = 0; i < f.length; i += 2) if (f[i] === name) return f[i + 1];
   return undefined;
@@ -205,6 +459,7 @@ export function rawField(record: AuditRecord, name: string): string | undefined 
 
 /** Looks an ENRICHED field (`AUID`, `SYSCALL`, …) up by its upper-case name. */
 export function enrichedField(record: AuditRecord, name: string): string | undefined {
+  if (record instanceof LineRecord) return record.enrichedValue(name);
   const f = record.enriched;
   for (let i = 0; i < f.length; i += 2) if (f[i] === name) return f[i + 1];
   return undefined;

@@ -4,6 +4,7 @@
  * possibly in different records (kernel auditsc.c audit_log_execve_info).
  */
 import type { AuditRecord } from '../../types.js';
+import { fieldCount, nameAt, valueAt } from '../record.js';
 import { decodeValue } from './fields.js';
 import { decodeHex } from './hex.js';
 
@@ -25,14 +26,14 @@ export function execveArgs(records: readonly AuditRecord[]): ExecveArgs | undefi
   let seen = false;
   let argc = -1;
   const args: (string | undefined)[] = [];
-  const parts = new Map<number, string[]>();
+  let parts: Map<number, string[]> | undefined;
   for (const r of records) {
     if (r.type !== 'EXECVE') continue;
     seen = true;
-    const f = r.fields;
-    for (let i = 0; i < f.length; i += 2) {
-      const name = f[i]!;
-      const raw = f[i + 1]!;
+    const count = fieldCount(r);
+    for (let i = 0; i < count; i++) {
+      const name = nameAt(r, i);
+      const raw = valueAt(r, i);
       if (name === 'argc') {
         argc = Number(raw);
         continue;
@@ -52,6 +53,7 @@ export function execveArgs(records: readonly AuditRecord[]): ExecveArgs | undefi
           part >= MAX_PARTS
         )
           continue;
+        parts ??= new Map();
         let list = parts.get(n);
         if (list === undefined) {
           list = [];
@@ -67,7 +69,7 @@ export function execveArgs(records: readonly AuditRecord[]): ExecveArgs | undefi
   }
   if (!seen) return undefined;
   let complete = true;
-  for (const [n, list] of parts) {
+  for (const [n, list] of parts ?? []) {
     let hex = '';
     for (let i = 0; i < list.length; i++) {
       const p = list[i];

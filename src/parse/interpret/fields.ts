@@ -104,5 +104,6 @@ export function eventField(records: readonly AuditRecord[], name: string): strin
 /** A rule key field → its keys (several keys of one rule are joined by 0x01); `(null)` → none. */
 export function splitKeys(value: string | undefined): string[] {
   if (value === undefined || value === '(null)' || value === '') return [];
+  if (!value.includes(KEY_SEPARATOR)) return [value];
   return value.split(KEY_SEPARATOR).filter((k) => k !== '');
 }

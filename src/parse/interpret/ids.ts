@@ -6,7 +6,7 @@
  * machine's own accounts, which may name a different person.
  */
 import type { AccountMaps, AuditRecord } from '../../types.js';
-import { enrichedField, rawField } from '../tokenize.js';
+import { enrichedAt, indexOfField, valueAt } from '../record.js';
 
 /** auditd's "no id": (uid_t)-1 = 4294967295, written for an unset loginuid or session. */
 export const UNSET_ID = '4294967295';
@@ -34,11 +34,12 @@ const GROUP_FIELDS = new Set([
 
 /** Renders an id: 'unset', the enriched name, the mapped name, `unknown(N)` (map given, id absent) or the number. */
 export function idName(record: AuditRecord, field: string, accounts?: AccountMaps): string | undefined {
-  const raw = rawField(record, field);
-  if (raw === undefined) return undefined;
+  const i = indexOfField(record, field, 0);
+  if (i < 0) return undefined;
+  const raw = valueAt(record, i);
   const value = raw.charCodeAt(0) === 0x22 ? raw.slice(1, -1) : raw;
   if (value === UNSET_ID || value === '-1') return 'unset';
-  const enriched = enrichedField(record, field.toUpperCase());
+  const enriched = enrichedAt(record, i);
   if (enriched !== undefined) return enriched;
   return mapId(value, GROUP_FIELDS.has(field) ? 'group' : 'user', accounts);
 }

@@ -28,7 +28,11 @@ export function ausearchParts(event: AuditEvent): AuditRecord[][] {
 }
 
 /** The records ausearch reports as the first event of `event` (all of them unless ausearch splits it). */
-export function ausearchFirstPart(event: AuditEvent): AuditRecord[] {
-  const parts = ausearchParts(event);
-  return parts[0] ?? [];
+export function ausearchFirstPart(event: AuditEvent): readonly AuditRecord[] {
+  const records = event.records;
+  for (let i = 0; i < records.length - 1; i++) {
+    if (closesAusearchEvent(records[i]!.type)) return records.slice(0, i + 1);
+  }
+  // Not split (nearly every event): the records themselves, not a copy.
+  return records;
 }

@@ -47,7 +47,7 @@ function setFileObject(st: NormState, adjust: number): void {
   if (c.type !== 'PATH') return;
   c.firstField();
   st.primeObject('name', rnum);
-  if (c.find('inode') !== undefined) st.objSec = c.here(rnum);
+  if (c.seek('inode')) st.objSec = c.here(rnum);
   const mode = c.find('mode');
   const kind = mode === undefined ? undefined : kindOfMode(mode);
   if (kind !== undefined) st.what = kind;
@@ -79,7 +79,7 @@ function idObject2(st: NormState, syscall: string): void {
   const c = st.c;
   if (limit === undefined) return;
   c.first();
-  if (c.find('a0') === undefined) return;
+  if (!c.seek('a0')) return;
   for (let n = 1; n < limit && st.text() === 'unset'; n++) c.nextField();
   st.obj2 = c.here(0);
 }
@@ -87,7 +87,7 @@ function idObject2(st: NormState, syscall: string): void {
 /** Where a companion record's own field is the object. */
 function objectHere(st: NormState, name: string, fromFirst: boolean): boolean {
   if (fromFirst) st.c.first();
-  if (st.c.find(name) === undefined) return false;
+  if (!st.c.seek(name)) return false;
   st.objPrime = st.c.here();
   return true;
 }
@@ -264,6 +264,9 @@ function normalizeSyscall(st: NormState, syscall: string | undefined): void {
   if (decision !== undefined) st.action = DECISION_ACTIONS[decision];
 }
 
+/** The subject attributes syscall_subj_attr collects before the session, in its order. */
+const SYSCALL_SUBJECT_ATTRS = ['ppid', 'pid', 'gid', 'euid', 'suid', 'fsuid', 'egid', 'sgid', 'fsgid', 'tty'];
+
 /** syscall_subj_attr: moves the cursor to the SYSCALL record and records the session. */
 function syscallSubject(st: NormState): void {
   const c = st.c;
@@ -271,9 +274,7 @@ function syscallSubject(st: NormState): void {
   do {
     if (c.type === 'SYSCALL') {
       const rnum = c.recordNum;
-      for (const name of ['ppid', 'pid', 'gid', 'euid', 'suid', 'fsuid', 'egid', 'sgid', 'fsgid', 'tty']) {
-        st.skipAttr(name, rnum);
-      }
+      for (const name of SYSCALL_SUBJECT_ATTRS) st.skipAttr(name, rnum);
       st.addSession(rnum);
       st.skipAttr('subj', rnum);
       return;
@@ -293,7 +294,7 @@ export function normalizeCompound(st: NormState): boolean {
     c.firstField();
     return true;
   };
-  const syscall = c.find('syscall') === undefined ? undefined : st.text();
+  const syscall = c.seek('syscall') ? st.text() : undefined;
   const success = c.find('success');
   if (success !== undefined) {
     st.syscallSuccess = success === 'no' ? 0 : 1;
@@ -311,7 +312,7 @@ export function normalizeCompound(st: NormState): boolean {
   } else if (first === 'CONFIG_CHANGE') {
     // The operation (`set`, `add_rule` …) is the action, the setting or rule key the object.
     c.first();
-    if (c.find('op') !== undefined) {
+    if (c.seek('op')) {
       st.action = st.text();
       st.objPrime = findSimpleObject(st, first);
     }

@@ -7,12 +7,15 @@
  *  - next() does not reset the field position of the record it moves to; first() and goto() do.
  */
 import type { AuditRecord } from '../../types.js';
-import type { FieldRef } from './field-text.js';
+import { fieldCount, indexOfField, valueAt } from '../record.js';
+import { FieldRef } from './field-text.js';
 
 /** A remembered field: record number (as auparse stores it: the caller's idea of the record) and field index. */
 export interface Location {
   readonly record: number;
   readonly field: number;
+  /** The field's name when the cursor found it by that name (saves reading it from the line again). */
+  readonly name?: string | undefined;
 }
 
 export class Cursor {
@@ -20,9 +23,20 @@ export class Cursor {
   private rec = 0;
   /** Field position of every record. */
   private readonly pos: number[];
+  /** The field the last successful seek() stopped on, and the name it was looking for. */
+  private foundRec = -1;
+  private foundField = -1;
+  private foundName = '';
 
   constructor(readonly records: readonly AuditRecord[]) {
-    this.pos = records.map(() => 0);
+    this.pos = new Array<number>(records.length).fill(0);
+  }
+
+  /** The name of the current field if seek() found it (and the cursor has not moved since), else undefined. */
+  private knownName(): string | undefined {
+    return this.rec >= 0 && this.rec === this.foundRec && this.pos[this.rec] === this.foundField
+      ? this.foundName
+      : undefined;
   }
 
   /** Record count of the event. */
@@ -55,7 +69,7 @@ export class Cursor {
     const record = this.record;
     if (record === undefined) return undefined;
     const index = this.fieldNum;
-    return index * 2 < record.fields.length ? { record, index } : undefined;
+    return index < fieldCount(record) ? new FieldRef(record, index, this.knownName()) : undefined;
   }
 
   first(): void {
@@ -86,7 +100,7 @@ export class Cursor {
   /** auparse_goto_field_num. */
   gotoField(n: number): boolean {
     const record = this.record;
-    if (record === undefined || n < 0 || n * 2 >= record.fields.length) return false;
+    if (record === undefined || n < 0 || n >= fieldCount(record)) return false;
     this.pos[this.rec] = n;
     return true;
   }
@@ -96,37 +110,44 @@ export class Cursor {
     const record = this.record;
     if (record === undefined) return false;
     const n = this.fieldNum + 1;
-    if (n * 2 >= record.fields.length) return false;
+    if (n >= fieldCount(record)) return false;
     this.pos[this.rec] = n;
     return true;
   }
 
   /** auparse_find_field: the raw value of the next field called `name`, from the current field on. */
   find(name: string): string | undefined {
+    return this.seek(name) ? valueAt(this.records[this.rec]!, this.pos[this.rec]!) : undefined;
+  }
+
+  /** find() when only the position matters: true when the cursor is on a field called `name`. */
+  seek(name: string): boolean {
     while (this.rec >= 0) {
-      const fields = this.records[this.rec]!.fields;
-      for (let i = this.pos[this.rec] ?? 0; i * 2 < fields.length; i++) {
-        if (fields[i * 2] === name) {
-          this.pos[this.rec] = i;
-          return fields[i * 2 + 1];
-        }
+      const i = indexOfField(this.records[this.rec]!, name, this.pos[this.rec] ?? 0);
+      if (i >= 0) {
+        this.pos[this.rec] = i;
+        this.foundRec = this.rec;
+        this.foundField = i;
+        this.foundName = name;
+        return true;
       }
       this.rec = this.rec + 1 < this.records.length ? this.rec + 1 : -1;
       if (this.rec >= 0) this.pos[this.rec] = 0;
     }
-    return undefined;
+    return false;
   }
 
   /** The current field as a location claimed for record `record` (auparse's set_record(0, rnum)). */
   here(record: number = this.recordNum): Location {
-    return { record, field: this.fieldNum };
+    // The name belongs to the current record's field: only if the location is claimed for that record.
+    return { record, field: this.fieldNum, name: record === this.rec ? this.knownName() : undefined };
   }
 
   /** A stored location → the field it points at now, or undefined (seek_field failing). */
   resolve(loc: Location | undefined): FieldRef | undefined {
     if (loc === undefined) return undefined;
     const record = this.records[loc.record];
-    if (record === undefined || loc.field * 2 >= record.fields.length) return undefined;
-    return { record, index: loc.field };
+    if (record === undefined || loc.field >= fieldCount(record)) return undefined;
+    return new FieldRef(record, loc.field, loc.name);
   }
 }

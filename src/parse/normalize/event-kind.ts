@@ -2,7 +2,7 @@
  * Record type number → EVENT_KIND (auparse normalize.c normalize_determine_evkind and normalize_evtypetab.h,
  * audit 3.0.9). The kind comes from the event's first record, even when the SYSCALL record carries the rest.
  */
-import { recordTypeNumber } from '../tables/record-types.js';
+import { memoByTypeName, recordTypeNumber } from '../tables/record-types.js';
 
 export type EventKind =
   | 'unknown'
@@ -80,9 +80,9 @@ const KIND_RANGES: ReadonlyArray<readonly [number, number, EventKind]> = [
 ];
 
 /** The EVENT_KIND of an event whose first record has this type. */
-export function eventKind(type: string): EventKind {
+export const eventKind: (type: string) => EventKind = memoByTypeName((type) => {
   const n = recordTypeNumber(type);
   if (n === undefined) return 'unknown';
   for (const [from, to, kind] of KIND_RANGES) if (n >= from && n <= to) return kind;
   return 'unknown';
-}
+});

@@ -8,28 +8,57 @@ import { splitKeys } from '../interpret/fields.js';
 import { decodeHexBytes, escapeControlChars } from '../interpret/hex.js';
 import { type InterpretContext, mapId } from '../interpret/ids.js';
 import { formatSockaddr } from '../interpret/sockaddr.js';
+import { enrichedAt, nameAt, valueAt } from '../record.js';
 import { archName } from '../tables/arch.js';
 import { syscallName } from '../tables/syscalls.js';
 import { enrichedField, rawField } from '../tokenize.js';
 import { type FieldType, fieldType } from './field-types.js';
 import { signalName } from './signals.js';
 
-/** A field of a record: the record and the index of the field among its name/value pairs. */
-export interface FieldRef {
-  readonly record: AuditRecord;
-  readonly index: number;
+/**
+ * A field of a record: the record and the index of the field among its name/value pairs. The name, the value and
+ * the type are read on first use and kept, since a rule often asks for them more than once.
+ */
+export class FieldRef {
+  #name: string | undefined;
+  #raw: string | undefined;
+  #type: FieldType | undefined;
+
+  constructor(
+    readonly record: AuditRecord,
+    readonly index: number,
+    /** The name, when the caller knows it already. */
+    name?: string | undefined,
+  ) {
+    this.#name = name;
+  }
+
+  get name(): string {
+    this.#name ??= nameAt(this.record, this.index);
+    return this.#name;
+  }
+
+  get raw(): string {
+    this.#raw ??= valueAt(this.record, this.index);
+    return this.#raw;
+  }
+
+  get type(): FieldType {
+    this.#type ??= fieldType(this.record.type, this.name, this.raw);
+    return this.#type;
+  }
 }
 
 export function fieldName(ref: FieldRef): string {
-  return ref.record.fields[ref.index * 2] ?? '';
+  return ref.name;
 }
 
 export function fieldRaw(ref: FieldRef): string {
-  return ref.record.fields[ref.index * 2 + 1] ?? '';
+  return ref.raw;
 }
 
 export function typeOf(ref: FieldRef): FieldType {
-  return fieldType(ref.record.type, fieldName(ref), fieldRaw(ref));
+  return ref.type;
 }
 
 const UTF8 = new TextDecoder();
@@ -203,7 +232,7 @@ const TEXT: Readonly<Record<FieldType, (ref: FieldRef, ctx: InterpretContext) =>
 
 /** auparse_interpret_field(): the ENRICHED value when the log has one (and it is not `unknown-…`), else ours. */
 export function interpretField(ref: FieldRef, ctx: InterpretContext): string {
-  const enriched = enrichedField(ref.record, fieldName(ref).toUpperCase());
+  const enriched = enrichedAt(ref.record, ref.index);
   if (enriched !== undefined && !enriched.startsWith('unknown-')) return enriched;
   return TEXT[typeOf(ref)](ref, ctx);
 }

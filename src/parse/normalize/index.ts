@@ -6,6 +6,7 @@
  */
 import type { AuditEvent, AuditRecord, EventRow } from '../../types.js';
 import type { InterpretContext } from '../interpret/ids.js';
+import { LineRecord } from '../record.js';
 import { recordTypeName, recordTypeNumber } from '../tables/record-types.js';
 import { rawField } from '../tokenize.js';
 import { ausearchFirstPart } from './ausearch-split.js';
@@ -38,7 +39,7 @@ export type NormalizedColumns = Pick<
 /** CONFIG_CHANGE actions whose object is the name of the setting rather than its value. */
 const SETTING_ACTIONS = new Set(['set', 'seccomp-logging']);
 
-function render(st: NormState, cwd: string | undefined): Omit<NormalizedColumns, 'event_type'> {
+function render(eventType: string, st: NormState, cwd: string | undefined): NormalizedColumns {
   const c = st.c;
   const text = (loc: Location | undefined): string => st.textOf(c.resolve(loc)) ?? '';
   const path = (loc: Location | undefined): string => {
@@ -62,6 +63,7 @@ function render(st: NormState, cwd: string | undefined): Omit<NormalizedColumns,
   }
   const key = c.resolve(st.key);
   return {
+    event_type: eventType,
     event_kind: st.evkind ?? 'unknown',
     session: text(st.session),
     subj_prime: subject === 'unset' ? 'system' : subject,
@@ -108,7 +110,8 @@ function withKnownType(record: AuditRecord): AuditRecord {
   if (!record.type.startsWith('UNKNOWN[')) return record;
   const n = recordTypeNumber(record.type);
   const name = n === undefined ? undefined : recordTypeName(n);
-  return name === undefined ? record : { ...record, type: name };
+  if (name === undefined) return record;
+  return record instanceof LineRecord ? record.withType(name) : { ...record, type: name };
 }
 
 /**
@@ -118,7 +121,7 @@ function withKnownType(record: AuditRecord): AuditRecord {
  * event type, as ausearch prints an empty frame.
  */
 export function normalizeEvent(event: AuditEvent, ctx: InterpretContext): NormalizedColumns {
-  const records = ausearchFirstPart(event).map(withKnownType);
+  const records = withKnownTypes(ausearchFirstPart(event));
   const first = records[0];
   if (first === undefined) return { event_type: '', ...EMPTY };
   const cursor = new Cursor(records);
@@ -128,5 +131,11 @@ export function normalizeEvent(event: AuditEvent, ctx: InterpretContext): Normal
   if (!ok) return { event_type: first.type, ...EMPTY };
   const cwdRecord = records.find((r) => r.type === 'CWD');
   const cwd = cwdRecord === undefined ? undefined : rawField(cwdRecord, 'cwd');
-  return { event_type: first.type, ...render(st, cwd) };
+  return render(first.type, st, cwd);
+}
+
+/** The records with auditd's `UNKNOWN[N]` types named (a copy only when there is one). */
+function withKnownTypes(records: readonly AuditRecord[]): readonly AuditRecord[] {
+  for (const r of records) if (r.type.startsWith('UNKNOWN[')) return records.map(withKnownType);
+  return records;
 }

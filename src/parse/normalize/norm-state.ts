@@ -70,7 +70,7 @@ export class NormState {
 
   /** Finds `name` from the cursor on and returns where it is, claimed for record `rnum`. */
   locate(name: string, rnum: number): Location | undefined {
-    return this.c.find(name) === undefined ? undefined : this.c.here(rnum);
+    return this.c.seek(name) ? this.c.here(rnum) : undefined;
   }
 
   /** set_prime_subject. */
@@ -142,6 +142,6 @@ export class NormState {
    * columns, which we do not produce, but a miss sends the cursor back to record `rnum`.
    */
   skipAttr(name: string, rnum: number): void {
-    if (this.c.find(name) === undefined) this.c.goto(rnum);
+    if (!this.c.seek(name)) this.c.goto(rnum);
   }
 }

@@ -14,12 +14,12 @@ function toCommIfInterpreter(st: NormState, exe: string): boolean {
   if (!isInterpreter(exe)) return false;
   const fnum = st.c.fieldNum;
   if (fnum === 0 || !st.c.gotoField(fnum - 1)) st.c.first();
-  return st.c.find('comm') !== undefined;
+  return st.c.seek('comm');
 }
 
 /** Sets HOW from the next `exe` field; false when there is none (the cursor is then past the end). */
 export function howFromExe(st: NormState): boolean {
-  if (st.c.find('exe') === undefined) return false;
+  if (!st.c.seek('exe')) return false;
   const exe = st.text() ?? '';
   st.how = exe;
   if (toCommIfInterpreter(st, exe)) st.how = st.text() ?? exe;
@@ -33,10 +33,10 @@ export function setProgramObject(st: NormState): void {
   const byType: Readonly<Record<string, string>> = { BPF: 'prog-id', EVENT_LISTENER: 'nl-mcgrp' };
   const special = byType[c.type ?? ''];
   if (special !== undefined) {
-    if (c.find(special) !== undefined) st.objPrime = c.here();
+    if (c.seek(special)) st.objPrime = c.here();
     return;
   }
-  if (c.find('exe') === undefined) return;
+  if (!c.seek('exe')) return;
   toCommIfInterpreter(st, st.text() ?? '');
   st.objPrime = c.here();
 }

@@ -97,7 +97,7 @@ function configChangeObject(st: NormState): boolean {
   if (key !== undefined && key !== '(null)') return true;
   for (const name of CONFIG_SETTINGS) {
     c.first();
-    if (c.find(name) !== undefined) return true;
+    if (c.seek(name)) return true;
   }
   return false;
 }
@@ -117,7 +117,7 @@ export function findSimpleObject(st: NormState, type: string): Location | undefi
   }
   if (type === 'USYS_CONFIG') {
     // The operation is the action; there is no object.
-    if (c.find('op') !== undefined) st.action = st.text();
+    if (c.seek('op')) st.action = st.text();
     st.what = 'system';
     return undefined;
   }
@@ -127,7 +127,7 @@ export function findSimpleObject(st: NormState, type: string): Location | undefi
   let found = false;
   for (const [i, name] of rule.fields.entries()) {
     if (i > 0 || rule.fromFirstRecord === true) c.first();
-    if (c.find(name) !== undefined) {
+    if (c.seek(name)) {
       found = true;
       break;
     }
@@ -149,7 +149,7 @@ function findFrom(
 ): Location | undefined {
   st.c.firstField();
   const name = table[type];
-  return name !== undefined && st.c.find(name) !== undefined ? atRecordZero(st) : undefined;
+  return name !== undefined && st.c.seek(name) ? atRecordZero(st) : undefined;
 }
 
 /** find_simple_obj_secondary. */

@@ -24,25 +24,25 @@ const AUID_FIRST: Readonly<Record<string, (st: NormState) => void>> = {
   FEATURE_CHANGE: (st) => {
     st.c.firstField();
     if (!st.secondarySubject('uid', 0)) st.c.first();
-    if (st.c.find('exe') !== undefined) st.how = st.text();
+    if (st.c.seek('exe')) st.how = st.text();
     st.primeObject('feature', 0);
     st.what = 'system';
   },
   SECCOMP: (st) => {
     st.c.firstField();
     if (!st.secondarySubject('uid', 0)) st.c.first();
-    if (st.c.find('exe') !== undefined) st.how = st.text();
+    if (st.c.seek('exe')) st.how = st.text();
     if (!st.primeObject('syscall', 0)) st.c.first();
     st.what = 'process';
     // The seccomp action is the result.
-    if (st.c.find('code') !== undefined) st.results = st.c.here(0);
+    if (st.c.seek('code')) st.results = st.c.here(0);
   },
   ANOM_ABEND: (st) => {
     st.c.firstField();
     if (!st.secondarySubject('uid', 0)) st.c.first();
     if (!st.primeObject('exe', 0)) st.c.first();
     st.what = 'process';
-    if (st.c.find('sig') !== undefined) st.how = st.text();
+    if (st.c.seek('sig')) st.how = st.text();
   },
   ANOM_PROMISCUOUS: (st) => {
     st.c.firstField();
@@ -60,7 +60,7 @@ const RULE_OPS: ReadonlyArray<readonly [string, string]> = [
 
 function configChangeAction(st: NormState): boolean {
   st.c.firstField();
-  if (st.c.find('op') === undefined) return false;
+  if (!st.c.seek('op')) return false;
   const op = (st.text() ?? '').replace(/^"/, '');
   const verb = RULE_OPS.find(([prefix]) => op.startsWith(prefix))?.[1];
   if (verb === undefined) return false;
@@ -97,7 +97,7 @@ const login: Shape = (st, type) => {
 };
 
 const avc: Shape = (st, type) => {
-  if (st.c.find('comm') !== undefined) st.how = st.text();
+  if (st.c.seek('comm')) st.how = st.text();
   else st.c.first();
   if (!st.primeSubject('scontext', 0)) st.c.first();
   if (!st.primeObject('tcontext', 0)) st.c.first();
@@ -227,7 +227,7 @@ const common: Shape = (st, type) => {
   c.first();
   const howField = HOW_FIELD[type];
   if (howField !== undefined) {
-    if (c.find(howField) !== undefined) st.how = st.text();
+    if (c.seek(howField)) st.how = st.text();
     return;
   }
   howFromExe(st);
