@@ -8,9 +8,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isSweepError } from '../errors.js';
+import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerParse } from './commands/parse.js';
+import { registerSchedule } from './commands/schedule.js';
 import { registerSweep } from './commands/sweep.js';
 import { EXIT } from './exit-codes.js';
 
@@ -38,6 +40,8 @@ export function buildProgram(): Command {
   registerSweep(program);
   registerHosts(program);
   registerDemo(program);
+  registerSchedule(program);
+  registerConfig(program);
   return program;
 }
 

@@ -1,135 +1,40 @@
 /**
- * `auditsweep sweep --inventory FILE [--all | --group NAME | --hosts PATTERN] … --out DIR --yes
+ * `auditsweep sweep [--config FILE] --inventory FILE [--all | --group NAME | --hosts PATTERN] … --out DIR --yes
  *  [--mail-to ADDR --smtp URL | --mail-dry-run] [--alerts FILE] [--fail-on-alert]`.
+ *
+ * Flags override the config file (auditsweep.yaml, src/config/), which overrides the defaults: the options below
+ * carry no commander defaults, so an option is set only when the user typed it (config/merge.ts fills the rest).
+ * With a config file, a lock (src/lock.ts) keeps two runs of it from overlapping.
  */
-import { hostname } from 'node:os';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import {
+  DEFAULTS,
+  formatConfigIssue,
+  resolveSweepSettings,
+  type SweepFlagValues,
+  type SweepSettings,
+} from '../../config/index.js';
 import { parseWindow } from '../../config/window.js';
 import { SweepError } from '../../errors.js';
 import { defaultKnownHostsFiles } from '../../fetch/session.js';
+import { acquireLock, type HeldLock, lockPathFor } from '../../lock.js';
 import { oneLine, SMTP_PASSWORD_ENV, SMTP_USER_ENV } from '../../mail/index.js';
 import { loadAccountMaps } from '../../parse/interpret/accounts.js';
 import { type AlertRule, formatAlertRuleIssue, loadAlertRules } from '../../report/alerts.js';
-import { type MailOutcome, runSweep, type SweepMailSettings } from '../../sweep.js';
+import { type MailOutcome, runSweep } from '../../sweep.js';
 import type { HostOutcome } from '../../types.js';
 import { EXIT } from '../exit-codes.js';
 import { askSecret, confirmOrFail } from '../prompts.js';
 
-interface SweepFlags {
-  inventory: string[];
-  all?: boolean;
-  group?: string[];
-  hosts?: string[];
-  exclude?: string[];
-  tag?: string[];
-  sshConfig?: string;
-  knownHosts?: string[];
-  identity?: string[];
-  user?: string;
-  concurrency: string;
-  connectConcurrency: string;
-  hostTimeout: string;
-  connectTimeout: string;
-  retries: string;
-  since?: string;
-  until?: string;
-  out?: string;
+interface SweepFlags extends SweepFlagValues {
+  config?: string;
   yes?: boolean;
-  incremental?: boolean;
-  state?: string;
-  keepRaw?: boolean;
-  passwd?: string;
-  groupFile?: string;
-  bom?: boolean;
-  logFormat: string;
-  insecureAcceptUnknownHostKeys?: boolean;
-  mailTo?: string[];
-  mailCc?: string[];
-  mailFrom?: string;
-  smtp?: string;
-  mailDryRun?: boolean;
-  alerts?: string;
-  failOnAlert?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-function positiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new SweepError('USAGE', `${flag} takes a whole number ≥ 1, got ${value}`);
-  return n;
-}
-
-function nonNegativeInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw new SweepError('USAGE', `${flag} takes a whole number ≥ 0, got ${value}`);
-  return n;
-}
-
 function findingCount(findings: Readonly<Record<string, number>>): number {
   return Object.values(findings).reduce((a, b) => a + b, 0);
-}
-
-/** `a@x,b@y` given once or more → the addresses; each must look like one (no spaces, one `@`). */
-function addresses(values: readonly string[] | undefined, flag: string): string[] {
-  const list = (values ?? [])
-    .flatMap((v) => v.split(','))
-    .map((v) => v.trim())
-    .filter((v) => v !== '');
-  for (const a of list) {
-    if (!/^[^\s@<>,]+@[^\s@<>,]+$/.test(a))
-      throw new SweepError('USAGE', `${flag}: ${a} is not an email address`);
-  }
-  return list;
-}
-
-/**
- * The mail settings of the flags, or undefined when no mail is wanted. Credentials come only from the
- * environment: a user or password in --smtp (visible in `ps` and shell history) is dropped with a warning.
- */
-function mailSettings(flags: SweepFlags): SweepMailSettings | undefined {
-  const to = addresses(flags.mailTo, '--mail-to');
-  const cc = addresses(flags.mailCc, '--mail-cc');
-  if (to.length === 0) {
-    if (flags.smtp !== undefined || flags.mailDryRun || cc.length > 0 || flags.mailFrom !== undefined) {
-      throw new SweepError('USAGE', 'mail needs a recipient: add --mail-to ADDR');
-    }
-    return undefined;
-  }
-  if (flags.smtp === undefined && !flags.mailDryRun) {
-    throw new SweepError(
-      'USAGE',
-      '--mail-to needs --smtp URL (smtp://host:587 or smtps://host:465) or --mail-dry-run',
-    );
-  }
-  let url = flags.smtp;
-  if (url !== undefined) {
-    try {
-      const u = new URL(url);
-      if (u.username !== '' || u.password !== '') {
-        u.username = '';
-        u.password = '';
-        url = u.toString();
-        process.stderr.write(
-          `WARNING: the credentials in --smtp are ignored (they show in ps and shell history); set ${SMTP_USER_ENV} and ${SMTP_PASSWORD_ENV}\n`,
-        );
-      }
-    } catch {
-      // Not a URL: the mail stage says so (CONFIG_INVALID) before any host is contacted.
-    }
-  }
-  const from = flags.mailFrom ?? `auditsweep@${hostname()}`;
-  addresses([from], '--mail-from');
-  return {
-    ...(url === undefined ? {} : { url }),
-    from,
-    to,
-    ...(cc.length > 0 ? { cc } : {}),
-    ...(flags.mailDryRun ? { dryRun: true } : {}),
-  };
 }
 
 /** One line about the mail for stderr. */
@@ -146,9 +51,10 @@ function mailLine(m: MailOutcome): string {
   }
 }
 
-async function alertRules(file: string | undefined): Promise<AlertRule[] | undefined> {
-  if (file === undefined) return undefined;
-  const loaded = await loadAlertRules(file);
+async function alertRules(alerts: SweepSettings['alerts']): Promise<readonly AlertRule[] | undefined> {
+  if (alerts === undefined) return undefined;
+  if ('rules' in alerts) return alerts.rules;
+  const loaded = await loadAlertRules(alerts.file);
   if (loaded.value === undefined) {
     throw new SweepError(
       'CONFIG_INVALID',
@@ -169,15 +75,30 @@ function logOutcome(o: HostOutcome, format: string): void {
   process.stderr.write(`${o.status.padEnd(7)} ${o.host}${code}: ${o.message}\n`);
 }
 
+/** Config file + flags + defaults, or a CONFIG_INVALID error listing every issue; warnings go to stderr. */
+async function settingsOf(flags: SweepFlags): Promise<SweepSettings> {
+  const { config, yes: _yes, ...values } = flags;
+  const resolved = await resolveSweepSettings(values, { configFlag: config });
+  for (const w of resolved.warnings) process.stderr.write(`WARNING: ${formatConfigIssue(w)}\n`);
+  if (resolved.value === undefined) {
+    throw new SweepError('CONFIG_INVALID', resolved.errors.map(formatConfigIssue).join('\n'));
+  }
+  return resolved.value;
+}
+
 export function registerSweep(program: Command): void {
   program
     .command('sweep')
     .description(
       'Collect the audit logs of the selected hosts over SSH and write the report set (events, hosts, summary, findings, manifest)',
     )
-    .requiredOption(
+    .option(
+      '-c, --config <file>',
+      'config file (default $AUDITSWEEP_CONFIG, ./auditsweep.yaml, then ~/.config/auditsweep/auditsweep.yaml); flags override it',
+    )
+    .option(
       '-i, --inventory <file>',
-      'inventory file (native YAML, Ansible INI or YAML); repeatable',
+      'inventory file (native YAML, Ansible INI or YAML); repeatable; or `inventory:` in the config file',
       collect,
     )
     .option('--all', 'select every host of the inventory')
@@ -201,36 +122,46 @@ export function registerSweep(program: Command): void {
       collect,
     )
     .option('--user <name>', 'login name for hosts whose inventory gives none')
-    .option('--concurrency <n>', 'hosts collected at once', '16')
+    .option('--concurrency <n>', `hosts collected at once (default ${DEFAULTS.concurrency})`)
     .option(
       '--connect-concurrency <n>',
-      'simultaneous connection attempts (keep below sshd MaxStartups)',
-      '8',
+      `simultaneous connection attempts, keep below sshd MaxStartups (default ${DEFAULTS.connectConcurrency})`,
     )
-    .option('--host-timeout <seconds>', 'deadline for the whole collection of one host', '1800')
-    .option('--connect-timeout <seconds>', 'per hop: TCP connect up to a finished key exchange', '15')
+    .option(
+      '--host-timeout <seconds>',
+      `deadline for the whole collection of one host (default ${DEFAULTS.hostTimeout})`,
+    )
+    .option(
+      '--connect-timeout <seconds>',
+      `per hop: TCP connect up to a finished key exchange (default ${DEFAULTS.connectTimeout})`,
+    )
     .option(
       '--retries <n>',
-      'extra attempts for transient failures (refused, reset, timeout); never for auth or host keys',
-      '2',
+      `extra attempts for transient failures (refused, reset, timeout); never for auth or host keys (default ${DEFAULTS.retries})`,
     )
-    .option('--since <when>', 'review window start: 7d, 24h, 2026-11-16 or an ISO time (default 7d)')
+    .option(
+      '--since <when>',
+      `review window start: 7d, 24h, 2026-11-16 or an ISO time (default ${DEFAULTS.since})`,
+    )
     .option('--until <when>', 'review window end (default now)')
-    .option('-o, --out <dir>', 'output folder (default reports/<run-id>); never an earlier report')
+    .option('-o, --out <dir>', 'output folder (default <reports folder>/<run-id>); never an earlier report')
     .option('-y, --yes', 'run without asking for confirmation (required when not at a terminal)')
     .option('--incremental', 'read only what was written since the last incremental sweep')
-    .option('--state <file>', 'incremental state file', 'reports/.state/incremental.json')
+    .option('--no-incremental', 'read the whole window even when the config file says incremental')
+    .option('--state <file>', `incremental state file (default <reports folder>/${DEFAULTS.state})`)
     .option(
       '--keep-raw',
       'also keep the exact bytes received, with SHA-256, under DIR/raw (chain of custody)',
     )
+    .option('--no-keep-raw', 'do not keep the raw bytes even when the config file says so')
     .option('--passwd <file>', 'passwd file of the hosts, to name uids in RAW logs')
     .option('--group-file <file>', 'group file of the hosts, to name gids in RAW logs')
     .option('--bom', 'start CSV files with a UTF-8 byte order mark (for Excel)')
-    .option('--log-format <format>', 'stderr log lines: text or json', 'text')
+    .option('--no-bom', 'no byte order mark even when the config file asks for one')
+    .option('--log-format <format>', 'stderr log lines: text or json (default text)')
     .option(
       '--insecure-accept-unknown-host-keys',
-      'DANGEROUS: connect to hosts whose key is not in known_hosts; every report then says so',
+      'DANGEROUS: connect to hosts whose key is not in known_hosts; every report then says so (never from a config file)',
     )
     .option('--mail-to <addr>', 'mail the report to these addresses (comma-separated); repeatable', collect)
     .option('--mail-cc <addr>', 'copy the mail to these addresses (comma-separated); repeatable', collect)
@@ -240,29 +171,31 @@ export function registerSweep(program: Command): void {
       `SMTP server: smtp://host:587 (STARTTLS when offered) or smtps://host:465; credentials from ${SMTP_USER_ENV} / ${SMTP_PASSWORD_ENV}`,
     )
     .option('--mail-dry-run', 'write the mail to message.eml in the run folder instead of sending it')
-    .option('--alerts <file>', 'alert rules (YAML, see README); replaces the built-in rules')
+    .option(
+      '--alerts <file>',
+      "alert rules (YAML, see README); replaces the config file's and the built-in rules",
+    )
     .option('--fail-on-alert', 'exit 1 when an alert fires (for schedulers)')
+    .option('--no-fail-on-alert', 'exit 0 on alerts even when the config file says failOnAlert')
     .action(async (flags: SweepFlags) => {
-      const include = [...(flags.group ?? []), ...(flags.hosts ?? []).flatMap((p) => p.split(','))];
-      if (!flags.all && include.length === 0) {
-        throw new SweepError('USAGE', 'choose hosts with --all, --group NAME or --hosts PATTERN');
-      }
-      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') {
-        throw new SweepError('USAGE', `--log-format is text or json, not ${flags.logFormat}`);
-      }
-      const window = parseWindow(flags.since ?? '7d', flags.until);
-      const mail = mailSettings(flags);
-      const alerts = await alertRules(flags.alerts);
-      // Without --out the library makes reports/<run-id>, with a suffix when that folder exists already.
-      const outDir = flags.out === undefined ? undefined : resolve(flags.out);
+      const settings = await settingsOf(flags);
+      const window = parseWindow(settings.since, settings.until);
+      const alerts = await alertRules(settings.alerts);
       const accounts =
-        flags.passwd !== undefined || flags.groupFile !== undefined
-          ? await loadAccountMaps(flags.passwd, flags.groupFile)
+        settings.passwd !== undefined || settings.groupFile !== undefined
+          ? await loadAccountMaps(settings.passwd, settings.groupFile)
           : undefined;
-      if (flags.insecureAcceptUnknownHostKeys) {
+      if (settings.insecureAcceptUnknownHostKeys) {
         process.stderr.write(
           'WARNING: host keys of unknown hosts will NOT be verified (--insecure-accept-unknown-host-keys); every report says so\n',
         );
+      }
+      // One run per config file at a time; the lock goes with the process (exit, SIGINT, SIGTERM).
+      let lock: HeldLock | undefined;
+      if (settings.configFile !== undefined) {
+        lock = await acquireLock(lockPathFor(settings.configFile, settings.reportsDir), {
+          onWarning: (m) => process.stderr.write(`WARNING: ${m}\n`),
+        });
       }
       const controller = new AbortController();
       const onSignal = () => controller.abort(new Error('interrupted by signal'));
@@ -270,39 +203,36 @@ export function registerSweep(program: Command): void {
       process.once('SIGTERM', onSignal);
       try {
         const summary = await runSweep({
-          inventoryFiles: flags.inventory,
-          sshConfigFile: flags.sshConfig,
-          selection: {
-            include: flags.all ? ['all', ...include] : include,
-            exclude: flags.exclude ?? [],
-            tags: flags.tag ?? [],
-          },
-          defaults: flags.user ? { user: flags.user } : undefined,
-          outDir,
-          reportsDir: resolve('reports'),
+          inventoryFiles: settings.inventory,
+          sshConfigFile: settings.sshConfig,
+          selection: settings.selection,
+          defaults: settings.user ? { user: settings.user } : undefined,
+          // Without --out the library makes <reports folder>/<run-id>, with a suffix when that folder exists.
+          outDir: settings.outDir,
+          reportsDir: settings.reportsDir,
           window,
-          concurrency: positiveInt(flags.concurrency, '--concurrency'),
-          connectConcurrency: positiveInt(flags.connectConcurrency, '--connect-concurrency'),
-          hostDeadlineMs: positiveInt(flags.hostTimeout, '--host-timeout') * 1000,
-          timeouts: { connectMs: positiveInt(flags.connectTimeout, '--connect-timeout') * 1000 },
-          retry: { attempts: 1 + nonNegativeInt(flags.retries, '--retries') },
-          knownHostsFiles: flags.knownHosts ?? defaultKnownHostsFiles(),
+          concurrency: settings.concurrency,
+          connectConcurrency: settings.connectConcurrency,
+          hostDeadlineMs: settings.hostTimeout * 1000,
+          timeouts: { connectMs: settings.connectTimeout * 1000 },
+          retry: { attempts: 1 + settings.retries },
+          knownHostsFiles: settings.knownHosts ?? defaultKnownHostsFiles(),
           auth: {
-            ...(flags.identity ? { identityFiles: flags.identity } : {}),
+            ...(settings.identity ? { identityFiles: settings.identity } : {}),
             // Prompts only at a terminal; the environment variables are read first (src/fetch/auth.ts).
             askPassphrase: (file) => askSecret(`Passphrase for ${file}:`),
             askPassword: (t) => askSecret(`Password for ${t.user}@${t.name} (${t.address}:${t.port}):`),
           },
-          insecureAcceptUnknownHostKeys: flags.insecureAcceptUnknownHostKeys,
-          incremental: flags.incremental,
-          stateFile: flags.state,
-          keepRaw: flags.keepRaw,
+          insecureAcceptUnknownHostKeys: settings.insecureAcceptUnknownHostKeys,
+          incremental: settings.incremental,
+          stateFile: settings.stateFile,
+          keepRaw: settings.keepRaw,
           accounts,
-          bom: flags.bom,
+          bom: settings.bom,
           signal: controller.signal,
-          onHostDone: (o) => logOutcome(o, flags.logFormat),
+          onHostDone: (o) => logOutcome(o, settings.logFormat),
           alerts,
-          mail,
+          mail: settings.mail,
           // Retries and warnings as they happen; the outcome is one line below.
           onMailLog: (line) => {
             if (!line.startsWith('mail: sent to') && !line.startsWith('mail: dry run'))
@@ -338,12 +268,13 @@ export function registerSweep(program: Command): void {
         process.exitCode =
           summary.mail?.status === 'failed'
             ? EXIT.MAIL_FAILED
-            : failed.length > 0 || (flags.failOnAlert && summary.alerts.length > 0)
+            : failed.length > 0 || (settings.failOnAlert && summary.alerts.length > 0)
               ? EXIT.FAILED
               : EXIT.OK;
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        await lock?.release();
       }
     });
 }
