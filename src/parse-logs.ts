@@ -1,19 +1,33 @@
 /**
- * `auditsweep parse`: local log files of one host → events.csv (+ parse-issues.csv when lines were bad).
- * The same parser the sweep uses; files are given oldest first and read as one stream of records.
+ * `auditsweep parse`: local log files of one host → the report set of a sweep of that one host (events.csv,
+ * parse-issues.csv when lines were bad, hosts.csv, summary.csv, findings-*.csv, report.html, manifest.json), or
+ * with `eventsOnly` / `stdout` the events CSV alone. The same parser the sweep uses; files are given oldest first
+ * and read as one stream of records.
+ *
+ * The report set needs each event's row on the thread that counts it, so it is built on the main thread alone;
+ * the row-worker fast path (a parse thread plus row workers, rows built off the main thread) serves `eventsOnly`.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
+import { type HostFailureCode, SweepError } from './errors.js';
 import { HostLogParser } from './parse/host-parser.js';
 import { parseOnThread, parseThreadAvailable } from './parse/parse-thread.js';
 import { isGzip, parseLocalFiles, type UnreadableFile } from './parse/read-files.js';
 import { RowWorkers, rowWorkersAvailable } from './parse/row-workers.js';
-import { ISSUE_COLUMNS, issueRow } from './report/columns.js';
+import { AlertEvaluator, type AlertRule, DEFAULT_ALERT_RULES, type FiredAlert } from './report/alerts.js';
+import { HOST_COLUMNS, ISSUE_COLUMNS, issueRow } from './report/columns.js';
 import { CsvWriter } from './report/csv-writer.js';
-import type { AccountMaps, ParseCounters, ParseIssue } from './types.js';
+import type { FindingKind } from './report/findings.js';
+import { ensureFreshOutDir, writeRunReports } from './report/finish-run.js';
+import { FindingDigest } from './report/html-findings.js';
+import type { ManifestInputFile } from './report/manifest.js';
+import { TimelineAccumulator } from './report/timeline.js';
+import { makeRunId, ReportSet, writeCsvFile } from './report/write-reports.js';
+import type { AccountMaps, HostOutcome, ParseCounters, ParseIssue } from './types.js';
 import { EVENT_COLUMNS } from './types.js';
 
 export interface ParseLogsOptions {
@@ -28,8 +42,25 @@ export interface ParseLogsOptions {
   readonly since?: number | undefined;
   readonly until?: number | undefined;
   readonly bom?: boolean | undefined;
-  /** Row worker threads; by default chosen from the input size and the CPUs (see defaultWorkers). */
+  /** Row worker threads (eventsOnly/stdout); by default chosen from the input size and the CPUs (see defaultWorkers). */
   readonly workers?: number | undefined;
+  /** Write only events.csv (+ parse-issues.csv), not the report set; the fast path for large inputs. */
+  readonly eventsOnly?: boolean | undefined;
+  /** Alert rules for the report set; default DEFAULT_ALERT_RULES, `[]` for none. */
+  readonly alerts?: readonly AlertRule[] | undefined;
+  /** The run id in report.html and manifest.json (default: the UTC start time). */
+  readonly runId?: string | undefined;
+}
+
+/** What the report set said, when one was written. */
+export interface ParseReport {
+  readonly outDir: string;
+  /** hosts.csv's one row. */
+  readonly outcome: HostOutcome;
+  readonly alerts: FiredAlert[];
+  readonly warnings: string[];
+  /** Rows of each findings file. */
+  readonly findings: Record<FindingKind, number>;
 }
 
 export interface ParseLogsResult {
@@ -37,8 +68,10 @@ export interface ParseLogsResult {
   readonly unreadable: UnreadableFile[];
   /** Issues by reason, for the one-line summary. */
   readonly issuesByReason: Record<string, number>;
-  /** Files written (final names). */
+  /** Files written (final names), manifest.json last when the report set was written. */
   readonly written: string[];
+  /** Absent for eventsOnly and stdout. */
+  readonly report?: ParseReport | undefined;
 }
 
 /** Inputs smaller than this are parsed on the main thread alone: starting workers would cost more. */
@@ -71,10 +104,18 @@ async function defaultWorkers(files: readonly string[]): Promise<number> {
   return bytes < PARALLEL_MIN_BYTES ? 0 : Math.min(cpus - 1, MAX_WORKERS);
 }
 
-/** Parses the files and writes the CSVs. Files appear under their final names only once complete. */
+/**
+ * Parses the files and writes the report set into `outDir` (a fresh folder), or only the events CSV (`eventsOnly`,
+ * or to `stdout`). Files appear under their final names only once complete.
+ */
 export async function parseLogs(options: ParseLogsOptions): Promise<ParseLogsResult> {
   if (options.stdout === undefined && options.outDir === undefined)
     throw new Error('parseLogs needs outDir or stdout');
+  // The same rule as the sweep's --out: an earlier report is never overwritten or mixed with a new one.
+  if (options.stdout === undefined && options.outDir !== undefined) await ensureFreshOutDir(options.outDir);
+  if (options.stdout === undefined && options.outDir !== undefined && !options.eventsOnly) {
+    return parseReportSet({ ...options, outDir: options.outDir });
+  }
   const workers = options.workers ?? (await defaultWorkers(options.files));
   // With row workers, the rest of the parser runs on a thread of its own too, whose heap can be kept small: the
   // main thread's young generation alone would put the peak RSS past 200 MB (issue #2).
@@ -137,5 +178,196 @@ export async function parseHere(options: ParseLogsOptions, workers: number): Pro
     if (eventsPath !== undefined) await rm(`${eventsPath}.partial`, { force: true });
     if (issuesPath !== undefined) await rm(`${issuesPath}.partial`, { force: true });
     throw err;
+  }
+}
+
+/** The hosts.csv code of a file that could not be read. */
+function unreadableCode(u: UnreadableFile): HostFailureCode {
+  if (/\bENOENT\b/.test(u.error)) return 'LOG_MISSING';
+  if (/\b(EACCES|EPERM)\b/.test(u.error)) return 'PERMISSION_DENIED';
+  return 'PROTOCOL';
+}
+
+/** hosts.csv's row for the host of a parse: `failed` when no file could be read, `partial` when some could not. */
+function parseOutcome(
+  host: string,
+  files: readonly string[],
+  unreadable: readonly UnreadableFile[],
+  detail: { bytes: number; events: number; durationMs: number },
+): HostOutcome {
+  const common = { host, files: files.length - unreadable.length, ...detail };
+  const first = unreadable[0];
+  if (first === undefined) return { ...common, status: 'ok', message: '' };
+  const message = unreadable.map((u) => `cannot read ${u.file}: ${u.error}`).join('; ');
+  return unreadable.length === files.length
+    ? { ...common, status: 'failed', code: unreadableCode(first), message }
+    : { ...common, status: 'partial', code: unreadableCode(first), message };
+}
+
+/** parseLogs() with the report set: the main thread alone, every event's row counted as it is written. */
+async function parseReportSet(
+  options: ParseLogsOptions & { readonly outDir: string },
+): Promise<ParseLogsResult> {
+  const startedAt = new Date();
+  const { outDir, host, bom } = options;
+  const spoolDir = join(outDir, '.spool');
+  await mkdir(spoolDir, { recursive: true });
+
+  const timeline = new TimelineAccumulator();
+  const digest = new FindingDigest();
+  const alertEvaluator = new AlertEvaluator(options.alerts ?? DEFAULT_ALERT_RULES);
+  const reportSet = new ReportSet({
+    outDir,
+    spoolDir,
+    bom,
+    accounts: options.accounts,
+    observe: {
+      event: (h, parsed) => timeline.add(h, parsed),
+      finding: (f) => {
+        digest.add(f);
+        alertEvaluator.add(f);
+      },
+    },
+  });
+  const report = reportSet.openHost(host);
+
+  const eventsPath = join(outDir, 'events.csv');
+  const events = new CsvWriter(createWriteStream(`${eventsPath}.partial`), EVENT_COLUMNS, { bom });
+  const issuesPath = join(outDir, 'parse-issues.csv');
+  let issues: CsvWriter<(typeof ISSUE_COLUMNS)[number]> | undefined;
+  const issuesByReason: Record<string, number> = {};
+  const parser = new HostLogParser(
+    { host, accounts: options.accounts, since: options.since, until: options.until },
+    {
+      event: (parsed) => {
+        events.add(parsed.row);
+        report.event(parsed);
+      },
+      issue: (issue: ParseIssue) => {
+        issuesByReason[issue.reason] = (issuesByReason[issue.reason] ?? 0) + 1;
+        issues ??= new CsvWriter(createWriteStream(`${issuesPath}.partial`), ISSUE_COLUMNS, { bom });
+        issues.add(issueRow(host, issue));
+      },
+    },
+  );
+  // The manifest lists each input with the SHA-256 of the bytes the parser was given (as stored: gzip stays gzip).
+  const hashes = new Map<string, { hash: Hash; bytes: number }>();
+  const onBytes = (path: string, chunk: Buffer): void => {
+    let h = hashes.get(path);
+    if (h === undefined) {
+      h = { hash: createHash('sha256'), bytes: 0 };
+      hashes.set(path, h);
+    }
+    h.hash.update(chunk);
+    h.bytes += chunk.length;
+  };
+
+  const written: string[] = [];
+  const rows = new Map<string, number>();
+  try {
+    const unreadable = await parseLocalFiles(
+      options.files,
+      parser,
+      async () => {
+        await events.drain();
+        await issues?.drain();
+        await report.drain();
+      },
+      onBytes,
+    );
+    await events.close();
+    await rename(`${eventsPath}.partial`, eventsPath);
+    written.push(eventsPath);
+    rows.set('events.csv', events.rows);
+    if (issues !== undefined) {
+      await issues.close();
+      await rename(`${issuesPath}.partial`, issuesPath);
+      written.push(issuesPath);
+      rows.set('parse-issues.csv', issues.rows);
+    }
+
+    const counters = parser.counters;
+    const bad = new Set(unreadable.map((u) => u.file));
+    const inputs: ManifestInputFile[] = options.files.flatMap((file) => {
+      const h = hashes.get(file);
+      // A file that could not be read whole is named in hosts.csv's message instead: a hash of part of it proves nothing.
+      return h === undefined || bad.has(file)
+        ? []
+        : [{ path: resolve(file), bytes: h.bytes, sha256: h.hash.digest('hex') }];
+    });
+    const outcome = parseOutcome(host, options.files, unreadable, {
+      bytes: [...hashes.values()].reduce((n, h) => n + h.bytes, 0),
+      events: counters.events,
+      durationMs: Date.now() - startedAt.getTime(),
+    });
+    await report.finish(outcome.status);
+
+    const hostsPath = join(outDir, 'hosts.csv');
+    const hostRows = await writeCsvFile(
+      hostsPath,
+      HOST_COLUMNS,
+      [
+        {
+          host,
+          outcome: outcome.status,
+          code: outcome.code ?? '',
+          message: outcome.message,
+          files: String(outcome.files),
+          bytes: String(outcome.bytes),
+          events: String(outcome.events),
+          duration_ms: String(outcome.durationMs),
+          address: '',
+          port: '',
+          user: '',
+          transport: 'local',
+          lines: String(counters.lines),
+          bad_lines: String(counters.malformed),
+          warnings: '',
+        },
+      ],
+      bom,
+    );
+    written.push(hostsPath);
+    rows.set('hosts.csv', hostRows);
+
+    const run = await writeRunReports({
+      outDir,
+      runId: options.runId ?? makeRunId(startedAt),
+      startedAt,
+      window: { since: options.since, until: options.until },
+      hosts: [outcome],
+      reportSet,
+      timeline,
+      digest,
+      alerts: alertEvaluator,
+      counters,
+      warnings: [],
+      rows,
+      inputs,
+      // The finding spools are joined into the report set by now.
+      beforeManifest: () => rm(spoolDir, { recursive: true, force: true }),
+    });
+    written.push(...run.written);
+    return {
+      counters,
+      unreadable,
+      issuesByReason,
+      written,
+      report: {
+        outDir,
+        outcome,
+        alerts: run.alerts,
+        warnings: run.warnings,
+        findings: run.reportSet.findings,
+      },
+    };
+  } catch (err) {
+    await rm(`${eventsPath}.partial`, { force: true });
+    await rm(`${issuesPath}.partial`, { force: true });
+    await rm(spoolDir, { recursive: true, force: true });
+    if (err instanceof SweepError) throw err;
+    throw new SweepError('OUTPUT_FAILED', `writing the report set into ${outDir} failed: ${String(err)}`, {
+      cause: err,
+    });
   }
 }

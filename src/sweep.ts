@@ -99,8 +99,12 @@ export interface SweepConfig {
   readonly signal?: AbortSignal | undefined;
   /** Asked once the hosts are known and before any connection; false cancels the sweep (USAGE). */
   readonly confirm?: ((hosts: readonly InventoryHost[], outDir: string) => Promise<boolean>) | undefined;
+  /** The hosts the selection resolved to, once, before `confirm` and any connection (a progress view's total). */
+  readonly onHostsSelected?: ((hosts: readonly InventoryHost[]) => void) | undefined;
   /** Progress callbacks (the CLI prints one line per host outcome). */
   readonly onHostStart?: ((host: InventoryHost) => void) | undefined;
+  /** A host's running totals (bytes received, events parsed) after each chunk it sends. */
+  readonly onHostProgress?: ((host: InventoryHost, bytes: number, events: number) => void) | undefined;
   readonly onHostDone?: ((outcome: HostOutcome) => void) | undefined;
   /** Alert rules (report/alerts.ts); default DEFAULT_ALERT_RULES, `[]` for none. */
   readonly alerts?: readonly AlertRule[] | undefined;
@@ -271,6 +275,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   const hosts = selected.value;
   if (hosts.length === 0) throw new SweepError('USAGE', 'the selection matched no host');
   if (config.mail) checkMailSettings(config.mail);
+  config.onHostsSelected?.(hosts);
   const wantedRunId = config.runId ?? makeRunId(startedAt);
   const plannedDir =
     config.outDir ?? join(resolve(config.reportsDir ?? 'reports'), safeFileName(wantedRunId));
@@ -361,6 +366,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     cursors,
     outputFor,
     onHostStart: (host) => config.onHostStart?.(host),
+    ...(config.onHostProgress ? { onHostProgress: config.onHostProgress } : {}),
     onHostDone: (host, result) => {
       const outcome = toOutcome(host, result);
       outcomes.set(host.name, outcome);

@@ -34,6 +34,12 @@ export interface SweepWizardOptions {
   readonly io?: PromptIO;
   /** Picker lines shown at once (default 12). */
   readonly pageSize?: number;
+  /**
+   * Whether a mail can go out (an SMTP server or a dry run is configured). False skips the mail question and
+   * says why: recipients asked for and then refused for want of a server would waste the person's time.
+   * Default true.
+   */
+  readonly mailAvailable?: boolean;
 }
 
 export interface SweepWizardAnswers {
@@ -248,7 +254,14 @@ export async function runSweepWizard(
 
   let mailTo: string[] = [];
   const offered = defaults.mailTo ?? [];
-  if (await askYesNo('Email the reports?', offered.length > 0, io)) {
+  if (options.mailAvailable === false) {
+    say(
+      [
+        'Mail: not configured, so the reports stay on disk (pass --mail-to ADDR with --smtp URL or --mail-dry-run, or set `mail:` in the config file).',
+      ],
+      io,
+    );
+  } else if (await askYesNo('Email the reports?', offered.length > 0, io)) {
     const answer = await askText(
       {
         message: 'Recipients (comma-separated):',

@@ -26,7 +26,7 @@ export interface HostOutput {
   finish(result: HostFetchResult): Promise<void>;
 }
 
-export interface FleetOptions extends Omit<FetchHostOptions, 'cursor' | 'signal'> {
+export interface FleetOptions extends Omit<FetchHostOptions, 'cursor' | 'signal' | 'onProgress'> {
   readonly concurrency?: number | undefined;
   readonly connectConcurrency?: number | undefined;
   readonly hostDeadlineMs?: number | undefined;
@@ -37,6 +37,8 @@ export interface FleetOptions extends Omit<FetchHostOptions, 'cursor' | 'signal'
   outputFor(host: InventoryHost): Promise<HostOutput>;
   onHostStart?(host: InventoryHost): void;
   onHostDone?(host: InventoryHost, result: HostFetchResult): void;
+  /** A host's running totals (bytes received, events parsed), after each chunk it sends. */
+  onHostProgress?(host: InventoryHost, bytes: number, events: number): void;
 }
 
 /** Collects every host; resolves with one result per host, in the order given. */
@@ -59,11 +61,15 @@ export async function fetchFleet(
         const signals = [AbortSignal.timeout(deadline)];
         if (options.signal) signals.push(options.signal);
         const output = await options.outputFor(host);
+        const onHostProgress = options.onHostProgress;
         const result = await fetchHost(host, output.sink, () => output.afterChunk(), {
           ...options,
           session,
           cursor: options.cursors?.get(hostStateKey(host)),
           signal: AbortSignal.any(signals),
+          ...(onHostProgress
+            ? { onProgress: (bytes: number, events: number) => onHostProgress(host, bytes, events) }
+            : {}),
         });
         await output.finish(result);
         options.onHostDone?.(host, result);

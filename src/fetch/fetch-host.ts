@@ -37,6 +37,8 @@ export interface FetchHostOptions {
   readonly cursor?: LogCursor | undefined;
   /** Aborted at the per-host deadline or on interrupt. */
   readonly signal?: AbortSignal | undefined;
+  /** After each chunk is parsed: the host's running totals so far (bytes received, events complete). */
+  readonly onProgress?: ((bytes: number, events: number) => void) | undefined;
 }
 
 /** One file as received, for the manifest (chain of custody). */
@@ -362,6 +364,13 @@ export async function fetchHost(
     const listed = await transport.listLogs(host.logPath);
     const reads = await plan(transport, listed, options, notes);
     reading = true;
+    const onProgress = options.onProgress;
+    const chunkDone = onProgress
+      ? () => {
+          onProgress(bytes, parser.counters.events);
+          return afterChunk();
+        }
+      : afterChunk;
     for (const read of reads) {
       const { consumedEnd, head } = await readOne(
         transport,
@@ -369,7 +378,7 @@ export async function fetchHost(
         parser,
         options,
         host,
-        afterChunk,
+        chunkDone,
         (n) => {
           bytes += n;
         },

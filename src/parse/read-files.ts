@@ -40,6 +40,7 @@ async function readPlain(
   path: string,
   parser: HostLogParser,
   afterChunk: (() => Promise<void> | void) | undefined,
+  onBytes: ((chunk: Buffer) => void) | undefined,
 ): Promise<void> {
   const fd = openSync(path, 'r');
   try {
@@ -47,6 +48,7 @@ async function readPlain(
     for (;;) {
       const bytesRead = readSync(fd, buf, 0, CHUNK_BYTES, null);
       if (bytesRead === 0) break;
+      onBytes?.(buf.subarray(0, bytesRead));
       parser.write(buf.subarray(0, bytesRead));
       if (afterChunk) await afterChunk();
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -59,19 +61,23 @@ async function readPlain(
 /**
  * Streams each file, in the order given (oldest first), through one parser, then ends the parser. A file that
  * cannot be read is returned, not thrown, so the others are still parsed. `afterChunk` lets the caller apply
- * backpressure (e.g. wait for its CSV writer to drain).
+ * backpressure (e.g. wait for its CSV writer to drain). `onBytes` sees each file's bytes as stored (compressed for
+ * a gzip file), in order, as they are read: the manifest hashes what was parsed, not a later copy of the file.
  */
 export async function parseLocalFiles(
   paths: readonly string[],
   parser: HostLogParser,
   afterChunk?: () => Promise<void> | void,
+  onBytes?: (path: string, chunk: Buffer) => void,
 ): Promise<UnreadableFile[]> {
   const unreadable: UnreadableFile[] = [];
   for (const path of paths) {
     parser.beginFile(path);
+    const seen = onBytes === undefined ? undefined : (chunk: Buffer) => onBytes(path, chunk);
     try {
       if (await isGzip(path)) {
         const raw = createReadStream(path, { highWaterMark: CHUNK_BYTES });
+        if (seen) raw.on('data', (chunk) => seen(chunk as Buffer));
         const gunzip = createGunzip();
         raw.on('error', (err) => gunzip.destroy(err));
         for await (const chunk of raw.pipe(gunzip)) {
@@ -79,7 +85,7 @@ export async function parseLocalFiles(
           if (afterChunk) await afterChunk();
         }
       } else {
-        await readPlain(path, parser, afterChunk);
+        await readPlain(path, parser, afterChunk, seen);
       }
     } catch (err) {
       unreadable.push({ file: path, error: err instanceof Error ? err.message : String(err) });

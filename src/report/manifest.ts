@@ -49,6 +49,15 @@ export interface ManifestInput {
   readonly rawManifest?: string | undefined;
   /** Alerts that fired (report/alerts.ts), as report.html and the mail show them. */
   readonly alerts?: readonly ManifestAlert[] | undefined;
+  /** Local log files the run read (`auditsweep parse`), with the SHA-256 of the bytes as read. */
+  readonly inputs?: readonly ManifestInputFile[] | undefined;
+}
+
+/** A local input file: absolute path, bytes read and their SHA-256 (of the file as stored, gzip or not). */
+export interface ManifestInputFile {
+  readonly path: string;
+  readonly bytes: number;
+  readonly sha256: string;
 }
 
 /** A fired alert as the manifest records it. */
@@ -74,6 +83,8 @@ export interface Manifest {
     readonly tags: readonly string[];
   };
   readonly inventoryFiles: readonly string[];
+  /** Local log files read (`auditsweep parse`); empty for a sweep. */
+  readonly inputs: readonly ManifestInputFile[];
   readonly hosts: readonly HostOutcome[];
   readonly counters: ParseCounters;
   readonly findings: Readonly<Record<string, number>>;
@@ -170,6 +181,7 @@ export async function writeManifest(outDir: string, input: ManifestInput): Promi
       tags: [...(input.selection.tags ?? [])],
     },
     inventoryFiles: [...input.inventoryFiles],
+    inputs: (input.inputs ?? []).map((f) => ({ path: f.path, bytes: f.bytes, sha256: f.sha256 })),
     hosts: input.hosts,
     counters: input.counters,
     findings: input.findings ?? {},

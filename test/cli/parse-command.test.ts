@@ -3,7 +3,7 @@
  * writes read back with papaparse.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -69,6 +69,16 @@ describe('auditsweep parse', () => {
     const line = readFileSync(sudo!.source_file!, 'utf8').split('\n')[Number(sudo!.source_line) - 1];
     expect(line).toContain(`:${sudo!.serial}): `);
     expect(existsSync(join(out, 'parse-issues.csv'))).toBe(false);
+    // The report set of a sweep of that one host comes with it (test/cli/parse-report-set.test.ts checks it).
+    for (const f of ['hosts.csv', 'summary.csv', 'report.html', 'manifest.json'])
+      expect(existsSync(join(out, f)), f).toBe(true);
+  });
+
+  it('writes only events.csv with --events-only', async () => {
+    const out = tmp();
+    const { code } = await cli(['parse', ...logs('node-user'), '--events-only', '--out', out]);
+    expect(code).toBe(0);
+    expect(readdirSync(out)).toEqual(['events.csv']);
   });
 
   it('names ids of a RAW log only from the given passwd/group of the audited host', async () => {

@@ -21,7 +21,7 @@ async function parse(
   args: string[],
 ): Promise<{ events: string; issues: string; stderr: string }> {
   const out = mkdtempSync(join(tmpdir(), 'auditsweep-workers-'));
-  const { stderr } = await run(process.execPath, [BIN, 'parse', ...args, '--out', out], {
+  const { stderr } = await run(process.execPath, [BIN, 'parse', ...args, '--events-only', '--out', out], {
     env: { ...process.env, AUDITSWEEP_PARSE_WORKERS: String(workers) },
   });
   let issues = '';

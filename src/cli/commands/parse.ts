@@ -1,9 +1,14 @@
-/** `auditsweep parse FILE... (--out DIR | --stdout)`. */
+/**
+ * `auditsweep parse FILE... (--out DIR [--events-only] | --stdout) [--alerts FILE] [--fail-on-alert]`: the report
+ * set of a sweep of one host, from log files collected by other means (issue #4).
+ */
 import type { Command } from 'commander';
 import { parseWindow } from '../../config/window.js';
 import { SweepError } from '../../errors.js';
+import { oneLine } from '../../mail/index.js';
 import { loadAccountMaps } from '../../parse/interpret/accounts.js';
 import { parseLogs } from '../../parse-logs.js';
+import { type AlertRule, formatAlertRuleIssue, loadAlertRules } from '../../report/alerts.js';
 import { EXIT } from '../exit-codes.js';
 
 interface ParseFlags {
@@ -15,16 +20,39 @@ interface ParseFlags {
   since?: string;
   until?: string;
   bom?: boolean;
+  eventsOnly?: boolean;
+  alerts?: string;
+  failOnAlert?: boolean;
+}
+
+/** The rules of `--alerts FILE`, or undefined for the built-in ones; an invalid file is a usage error. */
+async function alertRules(file: string | undefined): Promise<readonly AlertRule[] | undefined> {
+  if (file === undefined) return undefined;
+  const loaded = await loadAlertRules(file);
+  if (loaded.value === undefined) {
+    throw new SweepError(
+      'CONFIG_INVALID',
+      `alert rules are invalid:\n${loaded.errors.map(formatAlertRuleIssue).join('\n')}`,
+    );
+  }
+  return loaded.value;
 }
 
 export function registerParse(program: Command): void {
   program
     .command('parse')
     .description(
-      'Parse audit.log files of one host (oldest first; .gz read transparently) into events.csv, and parse-issues.csv when lines were bad',
+      'Parse audit.log files of one host (oldest first; .gz read transparently) into the report set of a sweep of that host',
     )
     .argument('<files...>', 'audit log files of one host, oldest first (audit.log.2 audit.log.1 audit.log)')
-    .option('-o, --out <dir>', 'write DIR/events.csv (and DIR/parse-issues.csv)')
+    .option(
+      '-o, --out <dir>',
+      'write the report set into DIR, a new or empty folder (events.csv, hosts.csv, summary.csv, findings-*.csv, report.html, manifest.json)',
+    )
+    .option(
+      '--events-only',
+      'with --out: write only events.csv (and parse-issues.csv); fastest on large logs',
+    )
     .option('--stdout', 'print the events CSV on standard output')
     .option('--host <name>', 'value of the host column', 'local')
     .option('--passwd <file>', "the audited host's passwd file, to name uids in RAW logs")
@@ -32,10 +60,20 @@ export function registerParse(program: Command): void {
     .option('--since <when>', 'keep events from this time: 7d, 24h, 2026-11-16, or an ISO time (UTC)')
     .option('--until <when>', 'keep events before this time')
     .option('--bom', 'start CSV files with a UTF-8 byte order mark (for Excel)')
+    .option('--alerts <file>', 'alert rules (YAML, see README); replaces the built-in rules')
+    .option('--fail-on-alert', 'exit 1 when an alert fires (for schedulers)')
     .action(async (files: string[], flags: ParseFlags) => {
       if (flags.out === undefined && !flags.stdout) {
         throw new SweepError('USAGE', 'parse needs --out DIR or --stdout');
       }
+      const reportSet = !flags.stdout && !flags.eventsOnly;
+      if (!reportSet && (flags.alerts !== undefined || flags.failOnAlert)) {
+        throw new SweepError(
+          'USAGE',
+          '--alerts and --fail-on-alert need the report set: use --out DIR without --events-only',
+        );
+      }
+      const alerts = await alertRules(flags.alerts);
       const window = parseWindow(flags.since, flags.until);
       const accounts =
         flags.passwd !== undefined || flags.group !== undefined
@@ -50,6 +88,8 @@ export function registerParse(program: Command): void {
         since: window.since,
         until: window.until,
         bom: flags.bom,
+        eventsOnly: flags.eventsOnly,
+        alerts,
       });
       const c = result.counters;
       const reasons = Object.entries(result.issuesByReason)
@@ -59,11 +99,28 @@ export function registerParse(program: Command): void {
         `parsed ${c.lines} lines, ${c.records} records, ${c.events} events` +
           (c.outsideWindow > 0 ? `, ${c.outsideWindow} outside the window` : '') +
           (c.malformed > 0 ? `; ${c.malformed} bad lines (${reasons})` : '') +
-          (result.written.length > 0 ? `; wrote ${result.written.join(', ')}` : '') +
+          (result.report !== undefined
+            ? `; wrote ${result.written.length} report files into ${result.report.outDir}`
+            : result.written.length > 0
+              ? `; wrote ${result.written.join(', ')}`
+              : '') +
           '\n',
       );
       for (const u of result.unreadable)
         process.stderr.write(`auditsweep: cannot read ${u.file}: ${u.error}\n`);
-      process.exitCode = result.unreadable.length > 0 ? EXIT.FAILED : EXIT.OK;
+      const report = result.report;
+      if (report !== undefined) {
+        const findings = Object.values(report.findings).reduce((a, b) => a + b, 0);
+        process.stderr.write(`${report.outcome.host}: ${report.outcome.status}; ${findings} findings\n`);
+        for (const w of report.warnings) process.stderr.write(`WARNING: ${w}\n`);
+        for (const a of report.alerts) {
+          process.stderr.write(`ALERT [${a.severity}] ${a.rule}: ${oneLine(a.message)}\n`);
+        }
+      }
+      // A file not read, or an alert with --fail-on-alert.
+      process.exitCode =
+        result.unreadable.length > 0 || (flags.failOnAlert && (report?.alerts.length ?? 0) > 0)
+          ? EXIT.FAILED
+          : EXIT.OK;
     });
 }

@@ -15,16 +15,21 @@ import {
   type SweepSettings,
 } from '../../config/index.js';
 import { parseWindow } from '../../config/window.js';
-import { SweepError } from '../../errors.js';
-import { defaultKnownHostsFiles } from '../../fetch/session.js';
+import { isSweepError, SweepError } from '../../errors.js';
+import { addKnownHost } from '../../fetch/known-hosts.js';
+import { auditsweepKnownHostsFile, defaultKnownHostsFiles, fetchHostKey } from '../../fetch/session.js';
+import { formatIssue, loadInventory } from '../../inventory/index.js';
+import type { InventoryHost } from '../../inventory/types.js';
 import { acquireLock, type HeldLock, lockPathFor } from '../../lock.js';
 import { oneLine, SMTP_PASSWORD_ENV, SMTP_USER_ENV } from '../../mail/index.js';
 import { loadAccountMaps } from '../../parse/interpret/accounts.js';
 import { type AlertRule, formatAlertRuleIssue, loadAlertRules } from '../../report/alerts.js';
-import { type MailOutcome, runSweep } from '../../sweep.js';
-import type { HostOutcome } from '../../types.js';
+import { type MailOutcome, runSweep, type SweepSummary } from '../../sweep.js';
 import { EXIT } from '../exit-codes.js';
-import { askSecret, confirmOrFail } from '../prompts.js';
+import { loadLastSelection, saveLastSelection } from '../last-selection.js';
+import { createProgress, type SweepProgress } from '../progress.js';
+import { askSecret, askTrustUnknownHost, canPrompt, confirmOrFail } from '../prompts.js';
+import { runSweepWizard } from '../select-interactive.js';
 
 interface SweepFlags extends SweepFlagValues {
   config?: string;
@@ -64,26 +69,117 @@ async function alertRules(alerts: SweepSettings['alerts']): Promise<readonly Ale
   return loaded.value;
 }
 
-function logOutcome(o: HostOutcome, format: string): void {
-  if (format === 'json') {
-    process.stderr.write(
-      `${JSON.stringify({ host: o.host, outcome: o.status, code: o.code ?? null, message: o.message, files: o.files, bytes: o.bytes, events: o.events, duration_ms: o.durationMs })}\n`,
-    );
-    return;
-  }
-  const code = o.code ? ` ${o.code}` : '';
-  process.stderr.write(`${o.status.padEnd(7)} ${o.host}${code}: ${o.message}\n`);
+/** The merge's complaint that no host was chosen: the one error the interactive picker can answer. */
+const NO_SELECTION = 'choose hosts with --all, --group NAME or --hosts PATTERN';
+
+function hasSelectionFlags(flags: SweepFlags): boolean {
+  return Boolean(flags.all) || (flags.group ?? []).length > 0 || (flags.hosts ?? []).length > 0;
 }
 
-/** Config file + flags + defaults, or a CONFIG_INVALID error listing every issue; warnings go to stderr. */
-async function settingsOf(flags: SweepFlags): Promise<SweepSettings> {
+/**
+ * Config file + flags + defaults, or a CONFIG_INVALID error listing every issue; warnings go to stderr.
+ * `interactive` is true when no host was chosen (no --all/--group/--hosts, no `selection:` in the config file)
+ * but a person is at the terminal: the selection is then a placeholder that the wizard replaces.
+ */
+async function settingsOf(flags: SweepFlags): Promise<{ settings: SweepSettings; interactive: boolean }> {
   const { config, yes: _yes, ...values } = flags;
-  const resolved = await resolveSweepSettings(values, { configFlag: config });
+  let resolved = await resolveSweepSettings(values, { configFlag: config });
+  let interactive = false;
+  if (
+    resolved.value === undefined &&
+    !hasSelectionFlags(flags) &&
+    canPrompt() &&
+    resolved.errors.every((e) => formatConfigIssue(e).includes(NO_SELECTION))
+  ) {
+    interactive = true;
+    resolved = await resolveSweepSettings({ ...values, all: true }, { configFlag: config });
+  }
   for (const w of resolved.warnings) process.stderr.write(`WARNING: ${formatConfigIssue(w)}\n`);
   if (resolved.value === undefined) {
     throw new SweepError('CONFIG_INVALID', resolved.errors.map(formatConfigIssue).join('\n'));
   }
-  return resolved.value;
+  return { settings: resolved.value, interactive };
+}
+
+/**
+ * Asks for the hosts, window and mail recipients (select-interactive.ts) and returns the settings with the
+ * answers in; remembers the selection for next time. A "no" at the summary cancels (USAGE, nothing contacted).
+ * Mail is offered only when it can go out (SMTP or a dry run configured); the wizard says so otherwise.
+ */
+async function askSweep(settings: SweepSettings): Promise<SweepSettings> {
+  const loaded = await loadInventory(settings.inventory, {
+    ...(settings.sshConfig !== undefined ? { sshConfigFile: settings.sshConfig } : {}),
+    ...(settings.user ? { defaults: { user: settings.user } } : {}),
+  });
+  if (loaded.value === undefined) {
+    throw new SweepError('INVENTORY_INVALID', loaded.errors.map(formatIssue).join('\n'));
+  }
+  const answers = await runSweepWizard(loaded.value, {
+    lastSelection: await loadLastSelection(settings.inventory),
+    defaults: {
+      since: settings.since,
+      ...(settings.until === undefined ? {} : { until: settings.until }),
+      ...(settings.mail ? { mailTo: settings.mail.to } : {}),
+      ...(settings.outDir === undefined ? {} : { outDir: settings.outDir }),
+    },
+    mailAvailable: settings.mail !== undefined,
+  });
+  if (!answers.confirmed) throw new SweepError('USAGE', 'sweep cancelled; nothing was contacted');
+  await saveLastSelection(settings.inventory, answers.selection);
+  return {
+    ...settings,
+    // The ticked hosts are the selection: --exclude and --tag were not shown in the picker, so they do not apply.
+    selection: {
+      include: [...(answers.selection.include ?? [])],
+      exclude: [...(answers.selection.exclude ?? [])],
+      tags: [],
+    },
+    since: answers.since,
+    until: answers.until,
+    mail: settings.mail && answers.mailTo.length > 0 ? { ...settings.mail, to: answers.mailTo } : undefined,
+  };
+}
+
+/**
+ * At a terminal, after the run: offers to trust each host refused for an unknown key, as `auditsweep hosts
+ * trust` does (the key is fetched again and shown with its fingerprint; default no). Trusted keys go into
+ * auditsweep's own known_hosts file, so the next sweep reaches those hosts.
+ */
+async function offerTrust(
+  summary: SweepSummary,
+  knownHostsFiles: readonly string[],
+  connectMs: number,
+): Promise<void> {
+  const unknown = summary.outcomes.filter((o) => o.code === 'HOST_KEY_UNKNOWN');
+  if (unknown.length === 0 || !canPrompt()) return;
+  const write = auditsweepKnownHostsFile();
+  const byName = new Map<string, InventoryHost>(summary.selected.map((h) => [h.name, h]));
+  for (const o of unknown) {
+    const host = byName.get(o.host);
+    if (host === undefined) continue;
+    try {
+      const key = await fetchHostKey(host, {
+        knownHostsFiles: [...knownHostsFiles, write],
+        timeouts: { connectMs },
+      });
+      if (key.status !== 'unknown') {
+        process.stderr.write(`${host.name}: its key is ${key.status} now; not asking\n`);
+        continue;
+      }
+      if (await askTrustUnknownHost(host, key.fingerprint, key.keyType)) {
+        await addKnownHost(write, { host: host.address, port: host.port }, key.publicKeyLine, {
+          hashed: false,
+        });
+        process.stderr.write(`${host.name}: key recorded in ${write}; the next sweep will reach it\n`);
+      }
+    } catch (err) {
+      // A prompt cancelled with ctrl-c ends the offers; a host that cannot be reached now is only reported.
+      if (isSweepError(err) && err.code === 'USAGE') return;
+      process.stderr.write(
+        `${host.name}: could not fetch its key again: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
+    }
+  }
 }
 
 export function registerSweep(program: Command): void {
@@ -178,29 +274,45 @@ export function registerSweep(program: Command): void {
     .option('--fail-on-alert', 'exit 1 when an alert fires (for schedulers)')
     .option('--no-fail-on-alert', 'exit 0 on alerts even when the config file says failOnAlert')
     .action(async (flags: SweepFlags) => {
-      const settings = await settingsOf(flags);
+      const resolved = await settingsOf(flags);
+      // At a terminal without a host choice: ask (hosts, window, mail, then a summary to confirm).
+      const settings = resolved.interactive ? await askSweep(resolved.settings) : resolved.settings;
       const window = parseWindow(settings.since, settings.until);
       const alerts = await alertRules(settings.alerts);
       const accounts =
         settings.passwd !== undefined || settings.groupFile !== undefined
           ? await loadAccountMaps(settings.passwd, settings.groupFile)
           : undefined;
+      const format = settings.logFormat === 'json' ? 'json' : 'text';
+      // The live view only on a terminal and in text; elsewhere the per-host lines the command always wrote.
+      const live = format === 'text' && Boolean(process.stderr.isTTY);
+      const note = (kind: 'warning' | 'alert' | 'mail', text: string, json: unknown) =>
+        process.stderr.write(format === 'json' ? `${JSON.stringify({ [kind]: json })}\n` : `${text}\n`);
       if (settings.insecureAcceptUnknownHostKeys) {
-        process.stderr.write(
-          'WARNING: host keys of unknown hosts will NOT be verified (--insecure-accept-unknown-host-keys); every report says so\n',
-        );
+        const w =
+          'host keys of unknown hosts will NOT be verified (--insecure-accept-unknown-host-keys); every report says so';
+        note('warning', `WARNING: ${w}`, w);
       }
       // One run per config file at a time; the lock goes with the process (exit, SIGINT, SIGTERM).
       let lock: HeldLock | undefined;
       if (settings.configFile !== undefined) {
         lock = await acquireLock(lockPathFor(settings.configFile, settings.reportsDir), {
-          onWarning: (m) => process.stderr.write(`WARNING: ${m}\n`),
+          onWarning: (m) => note('warning', `WARNING: ${m}`, m),
         });
       }
       const controller = new AbortController();
       const onSignal = () => controller.abort(new Error('interrupted by signal'));
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
+      // Made once the hosts are known (its total); prompts take the live view down while they ask.
+      let progress: SweepProgress | undefined;
+      const aside = <T>(ask: () => Promise<T>): Promise<T> => (progress ? progress.interrupt(ask) : ask());
+      // Once every host is done, the live view is held down while reports are written and mail goes out (their
+      // lines would otherwise be erased by the next frame); it comes back for a last frame and the table.
+      let hostsLeft = 0;
+      let releaseView: () => void = () => {};
+      let viewHeld: Promise<void> | undefined;
+      const knownHostsFiles = settings.knownHosts ?? defaultKnownHostsFiles();
       try {
         const summary = await runSweep({
           inventoryFiles: settings.inventory,
@@ -216,12 +328,13 @@ export function registerSweep(program: Command): void {
           hostDeadlineMs: settings.hostTimeout * 1000,
           timeouts: { connectMs: settings.connectTimeout * 1000 },
           retry: { attempts: 1 + settings.retries },
-          knownHostsFiles: settings.knownHosts ?? defaultKnownHostsFiles(),
+          knownHostsFiles,
           auth: {
             ...(settings.identity ? { identityFiles: settings.identity } : {}),
             // Prompts only at a terminal; the environment variables are read first (src/fetch/auth.ts).
-            askPassphrase: (file) => askSecret(`Passphrase for ${file}:`),
-            askPassword: (t) => askSecret(`Password for ${t.user}@${t.name} (${t.address}:${t.port}):`),
+            askPassphrase: (file) => aside(() => askSecret(`Passphrase for ${file}:`)),
+            askPassword: (t) =>
+              aside(() => askSecret(`Password for ${t.user}@${t.name} (${t.address}:${t.port}):`)),
           },
           insecureAcceptUnknownHostKeys: settings.insecureAcceptUnknownHostKeys,
           incremental: settings.incremental,
@@ -230,40 +343,77 @@ export function registerSweep(program: Command): void {
           accounts,
           bom: settings.bom,
           signal: controller.signal,
-          onHostDone: (o) => logOutcome(o, settings.logFormat),
+          onHostsSelected: (hosts) => {
+            hostsLeft = hosts.length;
+            progress = createProgress({ total: hosts.length, stream: process.stderr, format });
+          },
+          onHostStart: (h) => progress?.hostStarted(h.name),
+          onHostProgress: (h, bytes, events) => progress?.hostProgress(h.name, bytes, events),
+          onHostDone: (o) => {
+            progress?.hostDone(o);
+            if (--hostsLeft === 0 && live && progress) {
+              const held = new Promise<void>((r) => {
+                releaseView = r;
+              });
+              viewHeld = progress.interrupt(() => held);
+            }
+          },
           alerts,
           mail: settings.mail,
           // Retries and warnings as they happen; the outcome is one line below.
           onMailLog: (line) => {
             if (!line.startsWith('mail: sent to') && !line.startsWith('mail: dry run'))
-              process.stderr.write(`${line}\n`);
+              note('mail', line, { log: line });
           },
-          confirm: flags.yes
-            ? undefined
-            : (hosts, dir) =>
-                confirmOrFail(
-                  `Sweep ${hosts.length} host${hosts.length === 1 ? '' : 's'} (${hosts
-                    .slice(0, 5)
-                    .map((h) => h.name)
-                    .join(
-                      ', ',
-                    )}${hosts.length > 5 ? ', …' : ''}), window ${new Date(window.since ?? 0).toISOString()} → ${
-                    window.until === undefined ? 'now' : new Date(window.until).toISOString()
-                  }, reports in ${dir}?`,
-                  '--yes',
-                ),
+          // The wizard has shown a summary and been answered yes: no second question.
+          confirm:
+            flags.yes || resolved.interactive
+              ? undefined
+              : (hosts, dir) =>
+                  aside(() =>
+                    confirmOrFail(
+                      `Sweep ${hosts.length} host${hosts.length === 1 ? '' : 's'} (${hosts
+                        .slice(0, 5)
+                        .map((h) => h.name)
+                        .join(
+                          ', ',
+                        )}${hosts.length > 5 ? ', …' : ''}), window ${new Date(window.since ?? 0).toISOString()} → ${
+                        window.until === undefined ? 'now' : new Date(window.until).toISOString()
+                      }, reports in ${dir}?`,
+                      '--yes',
+                    ),
+                  ),
         });
+        releaseView();
+        await viewHeld;
         const failed = summary.outcomes.filter((o) => o.status !== 'ok');
         const c = summary.counters;
-        process.stderr.write(
-          `${summary.outcomes.length} hosts: ${summary.outcomes.length - failed.length} ok, ${failed.length} failed or partial; ` +
-            `${c.events} events, ${c.malformed} bad lines, ${findingCount(summary.findings)} findings; reports in ${summary.outDir}\n`,
-        );
-        for (const w of summary.warnings) process.stderr.write(`WARNING: ${w}\n`);
-        for (const a of summary.alerts) {
-          process.stderr.write(`ALERT [${a.severity}] ${a.rule}: ${oneLine(a.message)}\n`);
+        const findings = findingCount(summary.findings);
+        if (format === 'json') {
+          // The table as one JSON line, then the counters the text summary carries.
+          progress?.finish({ outDir: summary.outDir });
+          process.stderr.write(
+            `${JSON.stringify({ totals: { events: c.events, malformed: c.malformed, findings }, reports: summary.outDir })}\n`,
+          );
+        } else if (live) {
+          progress?.finish({ outDir: summary.outDir });
+          process.stderr.write(`${c.events} events, ${c.malformed} bad lines, ${findings} findings\n`);
+        } else {
+          process.stderr.write(
+            `${summary.outcomes.length} hosts: ${summary.outcomes.length - failed.length} ok, ${failed.length} failed or partial; ` +
+              `${c.events} events, ${c.malformed} bad lines, ${findings} findings; reports in ${summary.outDir}\n`,
+          );
         }
-        if (summary.mail) process.stderr.write(`${mailLine(summary.mail)}\n`);
+        for (const w of summary.warnings) note('warning', `WARNING: ${w}`, w);
+        for (const a of summary.alerts) {
+          note('alert', `ALERT [${a.severity}] ${a.rule}: ${oneLine(a.message)}`, {
+            severity: a.severity,
+            rule: a.rule,
+            message: oneLine(a.message),
+          });
+        }
+        if (summary.mail) note('mail', mailLine(summary.mail), summary.mail);
+        await offerTrust(summary, knownHostsFiles, settings.connectTimeout * 1000);
         // The worst first: mail not sent (reports kept) > hosts failed > alerts with --fail-on-alert.
         process.exitCode =
           summary.mail?.status === 'failed'
@@ -272,6 +422,7 @@ export function registerSweep(program: Command): void {
               ? EXIT.FAILED
               : EXIT.OK;
       } finally {
+        releaseView();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         await lock?.release();

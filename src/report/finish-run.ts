@@ -1,0 +1,142 @@
+/**
+ * The steps of a run after its rows, shared by the sweep and `auditsweep parse`: the report set (summary.csv,
+ * findings-*.csv, the auth-failure top list), the alerts, report.html and manifest.json last.
+ *
+ * The caller has written events.csv, parse-issues.csv and hosts.csv (the sweep's hosts.csv knows addresses and
+ * transports, parse's knows files) and finished every host's sink; what it writes after report.html and before the
+ * seal (the sweep's raw/manifest.json) goes in `beforeManifest`.
+ */
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TimeWindow } from '../config/window.js';
+import { SweepError } from '../errors.js';
+import type { HostSelection } from '../inventory/index.js';
+import type { HostOutcome, ParseCounters } from '../types.js';
+import type { AlertEvaluator, FiredAlert } from './alerts.js';
+import { REPORT_HTML_FILE, renderReportHtml } from './html.js';
+import type { FindingDigest } from './html-findings.js';
+import {
+  MANIFEST_FILE,
+  type Manifest,
+  type ManifestInputFile,
+  readToolVersion,
+  writeManifest,
+} from './manifest.js';
+import type { TimelineAccumulator } from './timeline.js';
+import type { ReportSet, ReportSetResult } from './write-reports.js';
+
+export interface RunReportsInput {
+  /** The run folder. */
+  readonly outDir: string;
+  readonly runId: string;
+  readonly startedAt: Date;
+  readonly window: TimeWindow;
+  /** Every host of the run, in the order report.html and the manifest list them. */
+  readonly hosts: readonly HostOutcome[];
+  /** Every host's sink finished. */
+  readonly reportSet: ReportSet;
+  /** The observers the report set fed (ReportSetOptions.observe). */
+  readonly timeline: TimelineAccumulator;
+  readonly digest: FindingDigest;
+  readonly alerts: AlertEvaluator;
+  readonly counters: ParseCounters;
+  /** Warnings every report carries; the alert evaluator's are added. */
+  readonly warnings: readonly string[];
+  /** Data rows of the CSV files the caller wrote (events.csv, hosts.csv, …), by name; the report set's are added. */
+  readonly rows: ReadonlyMap<string, number>;
+  readonly selection?: HostSelection | undefined;
+  readonly inventoryFiles?: readonly string[] | undefined;
+  /** Local files read (`auditsweep parse`), listed in the manifest. */
+  readonly inputs?: readonly ManifestInputFile[] | undefined;
+  readonly rawManifest?: string | undefined;
+  /** Runs after report.html and before manifest.json (files written here are sealed by the manifest). */
+  readonly beforeManifest?: (() => Promise<void>) | undefined;
+}
+
+export interface RunReportsResult {
+  readonly reportSet: ReportSetResult;
+  /** Alerts that fired, in rule order. */
+  readonly alerts: FiredAlert[];
+  /** The warnings the reports carry (the caller's and the alert evaluator's). */
+  readonly warnings: string[];
+  /** Paths written here, manifest.json last. */
+  readonly written: string[];
+  readonly manifest: Manifest;
+}
+
+/**
+ * Refuses an output folder that already holds something (dot files aside): an earlier report is never overwritten
+ * or mixed with a new one. Creates the folder when it is missing.
+ */
+export async function ensureFreshOutDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const present = (await readdir(dir)).filter((f) => !f.startsWith('.'));
+  if (present.length > 0) {
+    throw new SweepError(
+      'USAGE',
+      `the output folder ${dir} already holds ${present.slice(0, 3).join(', ')}${present.length > 3 ? ', …' : ''}; an earlier report is never overwritten: choose a new folder or move that one away`,
+    );
+  }
+}
+
+/** Report set → report.html → manifest.json. Resolves with what was written and the alerts that fired. */
+export async function writeRunReports(input: RunReportsInput): Promise<RunReportsResult> {
+  const { outDir } = input;
+  const written: string[] = [];
+  const rows = new Map(input.rows);
+  const reportSet = await input.reportSet.finish(input.hosts);
+  for (const f of reportSet.files) {
+    written.push(f.path);
+    rows.set(f.name, f.rows);
+  }
+
+  const alerts = input.alerts.alerts();
+  // A rule whose group cap was reached has counted too little: every report says so.
+  const warnings = [...new Set([...input.warnings, ...input.alerts.warnings()])];
+  const window = {
+    ...(input.window.since === undefined ? {} : { since: new Date(input.window.since) }),
+    ...(input.window.until === undefined ? {} : { until: new Date(input.window.until) }),
+  };
+  const htmlPath = join(outDir, REPORT_HTML_FILE);
+  await writeFile(
+    `${htmlPath}.partial`,
+    renderReportHtml({
+      runId: input.runId,
+      generatedAt: new Date(),
+      window,
+      toolVersion: await readToolVersion(),
+      warnings,
+      alerts,
+      hosts: input.hosts,
+      summary: reportSet.summaryRows,
+      findings: input.digest.sections(),
+      authFailureTops: reportSet.authFailureTops,
+      timeline: input.timeline.result(),
+    }),
+    { flag: 'wx' },
+  );
+  await rename(`${htmlPath}.partial`, htmlPath);
+  written.push(htmlPath);
+
+  await input.beforeManifest?.();
+
+  // Last: the manifest hashes everything above.
+  const manifest = await writeManifest(outDir, {
+    runId: input.runId,
+    startedAt: input.startedAt,
+    finishedAt: new Date(),
+    window: input.window,
+    selection: input.selection ?? {},
+    inventoryFiles: input.inventoryFiles ?? [],
+    inputs: input.inputs,
+    hosts: input.hosts,
+    counters: input.counters,
+    findings: reportSet.findings,
+    warnings,
+    rows,
+    rawManifest: input.rawManifest,
+    alerts,
+  });
+  written.push(join(outDir, MANIFEST_FILE));
+  return { reportSet, alerts, warnings, written, manifest };
+}
