@@ -13,7 +13,7 @@
  * and a mail that fails never changes or removes them.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { TimeWindow } from './config/window.js';
 import { type ErrorCode, isSweepError, SweepError } from './errors.js';
@@ -36,6 +36,7 @@ import { AlertEvaluator, type AlertRule, DEFAULT_ALERT_RULES, type FiredAlert } 
 import { HOST_COLUMNS, hostRow, ISSUE_COLUMNS, issueRow } from './report/columns.js';
 import { CsvWriter } from './report/csv-writer.js';
 import type { FindingKind } from './report/findings.js';
+import { ensureFreshOutDir } from './report/finish-run.js';
 import { REPORT_HTML_FILE, renderReportHtml } from './report/html.js';
 import { FindingDigest } from './report/html-findings.js';
 import {
@@ -222,17 +223,6 @@ function kindOf(name: string): ReportFileKind {
   if (name === 'events.csv') return 'events';
   if (/^findings-[a-z-]+\.csv$/.test(name)) return 'finding';
   return 'other';
-}
-
-async function ensureFreshOutDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const present = (await readdir(dir)).filter((f) => !f.startsWith('.'));
-  if (present.length > 0) {
-    throw new SweepError(
-      'USAGE',
-      `the output folder ${dir} already holds ${present.slice(0, 3).join(', ')}${present.length > 3 ? ', …' : ''}; an earlier report is never overwritten: choose a new folder or move that one away`,
-    );
-  }
 }
 
 function toOutcome(host: InventoryHost, r: HostFetchResult): HostOutcome {
