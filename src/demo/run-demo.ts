@@ -22,7 +22,7 @@ import { claimRunFolder, makeRunId } from '../report/write-reports.js';
 import { type MailOutcome, runSweep, type SweepSummary } from '../sweep.js';
 import type { HostOutcome } from '../types.js';
 import { type DeliveredMessage, startDemoMailSink } from './mail-sink.js';
-import { type DemoSshHost, startDemoSshHost } from './ssh-host.js';
+import { type DemoSshHost, generateEd25519KeyPair, startDemoSshHost } from './ssh-host.js';
 
 /** The sample logs: oldest first, as auditd rotates them. */
 const LOG_FILES = ['audit.log.2', 'audit.log.1', 'audit.log'] as const;
@@ -199,7 +199,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   );
   try {
     // One client key for the run, known to every demo host.
-    const client = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'auditsweep-demo' });
+    const client = generateEd25519KeyPair('auditsweep-demo');
     const keyFile = path.join(tmp, 'id_ed25519');
     await writeFile(keyFile, client.private, { mode: 0o600 });
 
@@ -221,7 +221,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       clientPublicKey: client.public,
     });
     servers.push(db);
-    const oldDbKey = ssh2.utils.parseKey(ssh2.utils.generateKeyPairSync('ed25519').private);
+    const oldDbKey = ssh2.utils.parseKey(generateEd25519KeyPair().private);
     if (oldDbKey instanceof Error || Array.isArray(oldDbKey)) throw new SweepError('INTERNAL', 'demo: key');
     const legacyPort = await closedPort();
 

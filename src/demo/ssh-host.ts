@@ -238,12 +238,25 @@ function serveSftp(
 }
 
 /**
+ * A new ed25519 key pair in OpenSSH format. ssh2 1.17's generateKeyPairSync drops a leading zero byte of the
+ * public key when it writes the private key file (about 1 key in 200), and then cannot read that file back; so a
+ * key is only returned once it parses.
+ */
+export function generateEd25519KeyPair(comment?: string): { private: string; public: string } {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519', comment === undefined ? {} : { comment });
+    if (!(utils.parseKey(pair.private) instanceof Error)) return pair;
+  }
+  throw new Error('could not generate a readable ed25519 key');
+}
+
+/**
  * Starts a demo host on 127.0.0.1 (a random port). In: the files to serve and the client key to let in.
  * Out: its address, port and host key, and `stop()`.
  */
 export async function startDemoSshHost(options: DemoSshHostOptions): Promise<DemoSshHost> {
   const dir = normalize(options.dir ?? '/var/log/audit');
-  const hostPrivateKey = options.hostPrivateKey ?? utils.generateKeyPairSync('ed25519').private;
+  const hostPrivateKey = options.hostPrivateKey ?? generateEd25519KeyPair().private;
   const hostKey = utils.parseKey(hostPrivateKey);
   if (hostKey instanceof Error) throw hostKey;
   const parsedHost = Array.isArray(hostKey) ? hostKey[0] : hostKey;
