@@ -4,6 +4,9 @@
  * left out. Pure: a report and an attachment plan in, strings out. Every value from a host is escaped in HTML and
  * kept on one line in text, so a hostile host name cannot forge a line or a tag.
  */
+
+import { orderAlerts, orderHosts } from '../report/html.js';
+import { esc as escapeHtml, formatBytes, formatCount } from '../report/html-format.js';
 import type { HostOutcome } from '../types.js';
 import { oneLine, reportWeek } from './subject.js';
 import type { AttachmentPlan, LeftOutReason, MailAlert, MailReport, PlannedAttachment } from './types.js';
@@ -12,23 +15,8 @@ import type { AttachmentPlan, LeftOutReason, MailAlert, MailReport, PlannedAttac
 export const MAX_HOST_ROWS = 200;
 const MAX_MESSAGE_CHARS = 300;
 
-const SEVERITY_ORDER: Record<MailAlert['severity'], number> = { high: 0, medium: 1, low: 2 };
-const STATUS_ORDER: Record<HostOutcome['status'], number> = { failed: 0, partial: 1, ok: 2 };
-
-/** Alerts by severity (high first), in their given order within a severity. */
-export function orderAlerts(alerts: readonly MailAlert[]): MailAlert[] {
-  return alerts
-    .map((a, i) => ({ a, i }))
-    .sort((x, y) => SEVERITY_ORDER[x.a.severity] - SEVERITY_ORDER[y.a.severity] || x.i - y.i)
-    .map((x) => x.a);
-}
-
-/** Hosts failed first, then partial, then ok; by name within a status. */
-export function orderHosts(hosts: readonly HostOutcome[]): HostOutcome[] {
-  return [...hosts].sort(
-    (a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.host.localeCompare(b.host),
-  );
-}
+// The mail lists alerts and hosts in report.html's order and escapes and formats values its way.
+export { escapeHtml, formatBytes, orderAlerts, orderHosts };
 
 /** The rows to show and how many ok hosts are not shown. */
 function hostRows(hosts: readonly HostOutcome[]): { rows: HostOutcome[]; hidden: number } {
@@ -36,22 +24,6 @@ function hostRows(hosts: readonly HostOutcome[]): { rows: HostOutcome[]; hidden:
   const notOk = ordered.filter((h) => h.status !== 'ok').length;
   const limit = Math.max(notOk, MAX_HOST_ROWS);
   return { rows: ordered.slice(0, limit), hidden: ordered.length - Math.min(limit, ordered.length) };
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let u = -1;
-  do {
-    v /= 1000;
-    u++;
-  } while (v >= 1000 && u < units.length - 1);
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}
-
-function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
 }
 
 function formatTime(d: Date | undefined): string {
@@ -191,11 +163,6 @@ function attachmentLines(plan: AttachmentPlan): string[] {
 
 // ---------------------------------------------------------------------------------------------------------------
 // HTML
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
 
 /** Escaped, one line, clipped. */
 function h(value: string, max = MAX_MESSAGE_CHARS): string {
