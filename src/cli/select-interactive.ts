@@ -5,6 +5,7 @@
  * Every question goes through prompts.ts; this file turns inventory data into choices and answers into flags.
  */
 import { parseWindow } from '../config/window.js';
+import { SweepError } from '../errors.js';
 import {
   globToRegExp,
   type HostSelection,
@@ -40,6 +41,12 @@ export interface SweepWizardOptions {
    * Default true.
    */
   readonly mailAvailable?: boolean;
+  /**
+   * The hosts that may be offered at all: `--exclude` and `--tag` from the command line or the config file
+   * (`include` empty = every host). Hosts outside it are not offered, the picker says how many were left out, and
+   * the answers never select them. An `--exclude` or `--tag` naming nothing that exists is a USAGE error.
+   */
+  readonly within?: HostSelection | undefined;
 }
 
 export interface SweepWizardAnswers {
@@ -204,6 +211,36 @@ function listed(items: readonly string[], max: number): string {
 }
 
 /**
+ * The part of the inventory the picker may offer: the hosts `within` selects (all when unset), with the groups
+ * as they are (a group's members outside it are simply not there), and the reason the others are left out.
+ */
+function offeredScope(
+  inventory: SelectableInventory,
+  within: HostSelection | undefined,
+): { inventory: SelectableInventory; reason: string } {
+  const exclude = within?.exclude ?? [];
+  const tags = within?.tags ?? [];
+  const include = within?.include ?? [];
+  if (include.length === 0 && exclude.length === 0 && tags.length === 0) return { inventory, reason: '' };
+  const scoped = selectHosts(inventory, { include: include.length > 0 ? include : ['all'], exclude, tags });
+  if (scoped.value === undefined || scoped.errors.length > 0) {
+    throw new SweepError(
+      'USAGE',
+      scoped.errors.map((e) => `${e.message}${e.fix ? ` (${e.fix})` : ''}`).join('\n'),
+    );
+  }
+  const reason = [
+    ...(include.length > 0 ? [`outside ${include.join(', ')}`] : []),
+    ...(exclude.length > 0 ? [`excluded ${exclude.join(', ')}`] : []),
+    ...(tags.length > 0 ? [`without tag ${tags.join(' and ')}`] : []),
+  ].join('; ');
+  if (scoped.value.length === 0) {
+    throw new SweepError('USAGE', `no host is left to offer (${reason}): loosen --exclude or --tag`);
+  }
+  return { inventory: { hosts: scoped.value, groups: inventory.groups }, reason };
+}
+
+/**
  * Asks for everything a sweep needs that was not given on the command line: hosts, window, mail, and a final
  * confirmation after a summary. Call only at a terminal (`canPrompt()`); ctrl-c rejects with a USAGE error.
  */
@@ -213,24 +250,28 @@ export async function runSweepWizard(
 ): Promise<SweepWizardAnswers> {
   const io = options.io ?? {};
   const defaults = options.defaults ?? {};
+  const scope = offeredScope(inventory, options.within);
+  const pool = scope.inventory;
   const remembered = options.lastSelection
-    ? resolveRemembered(inventory, options.lastSelection)
+    ? resolveRemembered(pool, options.lastSelection)
     : new Set<string>();
+  const left = inventory.hosts.length - pool.hosts.length;
 
   const picked = await pickHosts(
     {
       message:
         remembered.size > 0 ? `Hosts to sweep (last selection ticked: ${remembered.size})` : 'Hosts to sweep',
-      total: inventory.hosts.length,
-      search: hostSearch(inventory),
+      total: pool.hosts.length,
+      search: hostSearch(pool),
       initial: remembered,
       ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
-      filterHelp: FILTER_HELP,
+      filterHelp: left > 0 ? `${FILTER_HELP}\n${left} hosts not offered: ${scope.reason}` : FILTER_HELP,
     },
     io,
   );
   const pickedSet = new Set(picked);
-  const hosts = inventory.hosts.map((h) => h.name).filter((n) => pickedSet.has(n));
+  const hosts = pool.hosts.map((h) => h.name).filter((n) => pickedSet.has(n));
+  // Over the whole inventory: exactly the ticked hosts, whatever --exclude and --tag are next time.
   const selection = compactSelection(inventory, hosts);
 
   const since = await askText(
@@ -283,7 +324,7 @@ export async function runSweepWizard(
     [
       '',
       'About to sweep:',
-      `  hosts    ${hosts.length} of ${inventory.hosts.length}: ${listed(hosts, 5)}`,
+      `  hosts    ${hosts.length} of ${pool.hosts.length}${left > 0 ? ` offered (${left} not: ${scope.reason})` : ''}: ${listed(hosts, 5)}`,
       `           selection ${listed(selection.include ?? [], 6)}${(selection.exclude ?? []).length > 0 ? ` except ${listed(selection.exclude ?? [], 6)}` : ''}`,
       `  window   ${iso(window.since)} → ${iso(window.until)}`,
       `  output   ${defaults.outDir ?? 'a new folder under reports/'}`,

@@ -163,6 +163,86 @@ describe('runSweepWizard', () => {
   });
 });
 
+describe('runSweepWizard within --exclude and --tag', () => {
+  // The generated inventory tags every tenth host `pci`: 200 hosts, 40 of them in db.
+  const within = { exclude: ['db'], tags: ['pci'] };
+  const offered = inventory.hosts.filter((h) => h.tags.includes('pci') && !h.groups.includes('db'));
+
+  it('offers only the hosts they leave, says how many are not offered, and never selects the others', async () => {
+    expect(offered).toHaveLength(160);
+    const term = new FakeTerminal();
+    const answers = runSweepWizard(inventory, {
+      io: term.io,
+      pageSize: PAGE,
+      within,
+      // db-0010 was swept last time: excluded now, so not ticked; web-0010 is kept.
+      lastSelection: { include: ['db-0010', 'web-0010', 'web-0001'] },
+      defaults: { now: NOW },
+    });
+    let screen = await term.waitFor('Hosts to sweep');
+    expect(screen).toContain('Hosts to sweep (last selection ticked: 1)');
+    expect(screen).toContain('1840 hosts not offered: excluded db; without tag pci');
+    expect(screen).toContain('1 of 160 hosts ticked');
+    // No db host and no db group to pick, and the tag and groups count only what is offered.
+    await term.type('db');
+    screen = await term.waitFor('filter: db');
+    expect(screen).toContain('Nothing matches this filter.');
+    await term.press(KEY.ctrlU);
+    await term.type('web-000');
+    screen = await term.waitFor('filter: web-000');
+    expect(listRows(screen)).toEqual([]);
+    await term.press(KEY.ctrlU);
+    await term.type('tag=');
+    screen = await term.waitFor('filter: tag=');
+    expect(listRows(screen)[0]).toContain('tag: pci (160 hosts, 1 ticked)');
+    await term.press(KEY.ctrlU);
+    await term.type('web');
+    screen = await term.waitFor('filter: web');
+    expect(listRows(screen)[0]).toContain('group: web (80 hosts, 1 ticked)');
+    // Tick every match, db hosts included if there were any.
+    await term.press(KEY.ctrlU, KEY.ctrlA);
+    await term.waitFor('160 of 160 hosts ticked');
+    await term.press(KEY.enter);
+    await term.waitFor('Review window starts');
+    await term.press(KEY.enter);
+    await term.waitFor('Review window ends');
+    await term.press(KEY.enter);
+    await term.waitFor('Email the reports?');
+    await term.press(KEY.enter);
+    await term.waitFor('Connect to 160 hosts and sweep?');
+    expect(term.transcript()).toContain(
+      'hosts    160 of 160 offered (1840 not: excluded db; without tag pci)',
+    );
+    await term.press(KEY.enter);
+
+    const result = await answers;
+    expect(result.hosts).toEqual(offered.map((h) => h.name));
+    // The selection alone means exactly the ticked hosts, and so it does with --exclude and --tag on top (as the
+    // sweep command runs it).
+    expect(selectHosts(inventory, result.selection).value?.map((h) => h.name)).toEqual(result.hosts);
+    const swept = selectHosts(inventory, {
+      include: result.selection.include ?? [],
+      exclude: [...(result.selection.exclude ?? []), ...within.exclude],
+      tags: within.tags,
+    });
+    expect(swept.value?.map((h) => h.name)).toEqual(result.hosts);
+  });
+
+  it('refuses an --exclude or --tag that names nothing, and one that leaves no host, before asking', async () => {
+    const term = new FakeTerminal();
+    await expect(runSweepWizard(inventory, { io: term.io, within: { tags: ['pcj'] } })).rejects.toMatchObject(
+      {
+        code: 'USAGE',
+        message: expect.stringContaining('no host has the tag "pcj"'),
+      },
+    );
+    await expect(
+      runSweepWizard(inventory, { io: term.io, within: { exclude: ['prod', 'cache', 'batch'] } }),
+    ).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('no host is left to offer') });
+    expect(term.frames).toEqual([]);
+  });
+});
+
 describe('askTrustUnknownHost', () => {
   it('shows the fingerprint and how to check it, and answers no by default', async () => {
     const term = new FakeTerminal();

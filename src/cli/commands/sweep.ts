@@ -123,16 +123,18 @@ async function askSweep(settings: SweepSettings): Promise<SweepSettings> {
       ...(settings.outDir === undefined ? {} : { outDir: settings.outDir }),
     },
     mailAvailable: settings.mail !== undefined,
+    // --exclude and --tag (or the config file's) bound what the picker offers.
+    within: { exclude: settings.selection.exclude, tags: settings.selection.tags },
   });
   if (!answers.confirmed) throw new SweepError('USAGE', 'sweep cancelled; nothing was contacted');
   await saveLastSelection(settings.inventory, answers.selection);
   return {
     ...settings,
-    // The ticked hosts are the selection: --exclude and --tag were not shown in the picker, so they do not apply.
+    // The ticked hosts, which --exclude and --tag already bounded; kept in the selection so the manifest shows them.
     selection: {
       include: [...(answers.selection.include ?? [])],
-      exclude: [...(answers.selection.exclude ?? [])],
-      tags: [],
+      exclude: [...new Set([...(answers.selection.exclude ?? []), ...settings.selection.exclude])],
+      tags: [...settings.selection.tags],
     },
     since: answers.since,
     until: answers.until,
