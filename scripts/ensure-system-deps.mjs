@@ -16,6 +16,7 @@ const NEEDS = [
   { pkg: 'sudo', path: '/usr/bin/sudo' },
   { pkg: 'openssl', path: '/usr/bin/openssl' },
   { pkg: 'chromium', path: '/usr/bin/chromium' },
+  { pkg: 'tmux', path: '/usr/bin/tmux' },
 ];
 
 function present(path) {
