@@ -4,6 +4,7 @@
  * out; the command (cli/commands/schedule.ts) finds the paths and installs.
  */
 import { SweepError } from '../errors.js';
+import { shellQuote } from '../shell-quote.js';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
 
@@ -59,11 +60,6 @@ export interface ScheduleUnits {
   readonly crontab: string;
   /** The command part of the crontab entry, exactly as cron hands it to `sh -c` (no `%` in it). */
   readonly command: string;
-}
-
-/** Single-quotes for sh when needed. */
-export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_/.,:@+=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Quotes for systemd unit files (ExecStart=, ReadWritePaths=): `%` and `$` are specifiers there. */

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { SweepError } from '../errors.js';
+import { shellQuote } from '../shell-quote.js';
 import { orderRotated, rotationSlot } from './list-logs.js';
 import {
   type ByteRange,
@@ -35,11 +36,6 @@ import {
 export interface SudoTransportOptions {
   /** The login name, for the sudoers rule of a PERMISSION_DENIED message. */
   readonly user?: string;
-}
-
-/** `'…'` quoting for a POSIX shell: the only character to escape inside single quotes is `'` itself. */
-export function shellQuote(text: string): string {
-  return /^[A-Za-z0-9_+:=.,%/-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 function checkPath(filePath: string): string {

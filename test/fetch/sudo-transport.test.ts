@@ -11,14 +11,9 @@ import { Client } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SweepError } from '../../src/errors.js';
 import { verifyHostKey } from '../../src/fetch/known-hosts.js';
-import {
-  catCommand,
-  createSudoTransport,
-  listCommand,
-  parseLsLine,
-  shellQuote,
-} from '../../src/fetch/sudo-transport.js';
+import { catCommand, createSudoTransport, listCommand, parseLsLine } from '../../src/fetch/sudo-transport.js';
 import { type LogTransport, sudoersRule } from '../../src/fetch/transport.js';
+import { shellQuote } from '../../src/shell-quote.js';
 import {
   type FleetHost,
   processTree,

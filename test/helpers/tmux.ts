@@ -66,10 +66,7 @@ function installExitHook(): void {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Single-quotes `s` for /bin/sh. */
-export function shellQuote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
-}
+export { shellQuote } from '../../src/shell-quote.js';
 
 export class TmuxPane {
   private stopped = false;

@@ -16,7 +16,6 @@ import {
   type SweepFlagValues,
   type SweepSettings,
 } from '../../config/index.js';
-import { shellQuote } from '../../config/schedule-units.js';
 import { HOST_FAILURE_CODES, SweepError } from '../../errors.js';
 import { checkFleet, type HostCheck } from '../../fetch/check-host.js';
 import { addKnownHost } from '../../fetch/known-hosts.js';
@@ -24,6 +23,7 @@ import { auditsweepKnownHostsFile, defaultKnownHostsFiles, fetchHostKey } from '
 import { formatIssue, loadInventory, selectHosts } from '../../inventory/index.js';
 import type { HostSelection } from '../../inventory/select.js';
 import type { Inventory, InventoryHost } from '../../inventory/types.js';
+import { shellQuote } from '../../shell-quote.js';
 import { EXIT } from '../exit-codes.js';
 import { askSecret, confirmOrFail } from '../prompts.js';
 

@@ -16,9 +16,9 @@ import {
   parseScheduleTime,
   renderSchedule,
   type ScheduleUnits,
-  shellQuote,
 } from '../../config/schedule-units.js';
 import { SweepError } from '../../errors.js';
+import { shellQuote } from '../../shell-quote.js';
 
 interface ScheduleFlags {
   config?: string;
