@@ -2,7 +2,8 @@
 // npm run bench:parse — a benchmark, not a test.
 //
 // Builds ~200 MB and ~1 GB logs with ../shared/corpus/scale.mjs, then times, side by side in one run,
-//   ours:  auditsweep parse FILE --out DIR          (writes events.csv)
+//   ours:  auditsweep parse FILE --events-only --out DIR   (writes events.csv)
+//          auditsweep parse FILE --out DIR                 (the whole report set, in the same pass)
 //   peer:  ausearch -if FILE --format csv > FILE     (the reference tool, Debian package auditd)
 // and prints MB/s, events/s, CPU seconds and peak RSS of each and the ratios, as medians over --runs runs
 // (alternating ours/peer so that machine noise hits both alike), and the fastest run of each.
@@ -102,6 +103,7 @@ async function main() {
     process.exit(1);
   }
   const cli = cliPath ? resolve(cliPath) : join(ROOT, 'bin', 'auditsweep.js');
+  const loadAtStart = loadavg()[0];
   const env = workers === undefined ? undefined : { AUDITSWEEP_PARSE_WORKERS: workers };
   const rows = [];
   for (const size of sizes) {
@@ -184,7 +186,7 @@ async function main() {
   }
   const [l1, l5] = loadavg();
   console.log(
-    `\nload average at the end: ${fmt(l1, 2)} (1 min), ${fmt(l5, 2)} (5 min): other work on the machine`,
+    `\nload average: ${fmt(loadAtStart, 2)} (1 min) at the start; ${fmt(l1, 2)} (1 min), ${fmt(l5, 2)} (5 min) at the end: other work on the machine`,
   );
   console.log(
     '\ntargets (issue #2): throughput ≥ 3× ausearch; peak RSS < 200 MiB and not growing with file size',

@@ -4,28 +4,28 @@
  * with `eventsOnly` / `stdout` the events CSV alone. The same parser the sweep uses; files are given oldest first
  * and read as one stream of records.
  *
- * The report set needs each event's row on the thread that counts it, so it is built on the main thread alone;
- * the row-worker fast path (a parse thread plus row workers, rows built off the main thread) serves `eventsOnly`.
+ * Large inputs are parsed on a thread of their own (read → tokenize → reassemble) with row workers that build the
+ * rows and, for the report set, classify the findings and count (parse/row-workers.ts); small ones on the calling
+ * thread. Every file is the same byte for byte either way.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { type HostFailureCode, SweepError } from './errors.js';
 import { HostLogParser } from './parse/host-parser.js';
 import { parseOnThread, parseThreadAvailable } from './parse/parse-thread.js';
 import { isGzip, parseLocalFiles, type UnreadableFile } from './parse/read-files.js';
-import { RowWorkers, rowWorkersAvailable } from './parse/row-workers.js';
-import { AlertEvaluator, type AlertRule, DEFAULT_ALERT_RULES, type FiredAlert } from './report/alerts.js';
+import { RowWorkers, rowWorkerCount } from './parse/row-workers.js';
+import { DEFAULT_ALERT_RULES, type FiredAlert } from './report/alert-evaluator.js';
+import type { AlertRule } from './report/alerts.js';
 import { HOST_COLUMNS, ISSUE_COLUMNS, issueRow } from './report/columns.js';
+import { CsvTextWriter } from './report/csv-text-writer.js';
 import { CsvWriter } from './report/csv-writer.js';
 import type { FindingKind } from './report/findings.js';
 import { ensureFreshOutDir, writeRunReports } from './report/finish-run.js';
-import { FindingDigest } from './report/html-findings.js';
 import type { ManifestInputFile } from './report/manifest.js';
-import { TimelineAccumulator } from './report/timeline.js';
 import { makeRunId, ReportSet, writeCsvFile } from './report/write-reports.js';
 import type { AccountMaps, HostOutcome, ParseCounters, ParseIssue } from './types.js';
 import { EVENT_COLUMNS } from './types.js';
@@ -42,7 +42,7 @@ export interface ParseLogsOptions {
   readonly since?: number | undefined;
   readonly until?: number | undefined;
   readonly bom?: boolean | undefined;
-  /** Row worker threads (eventsOnly/stdout); by default chosen from the input size and the CPUs (see defaultWorkers). */
+  /** Row worker threads; by default chosen from the input size and the CPUs (see defaultWorkers). */
   readonly workers?: number | undefined;
   /** Write only events.csv (+ parse-issues.csv), not the report set; the fast path for large inputs. */
   readonly eventsOnly?: boolean | undefined;
@@ -78,20 +78,14 @@ export interface ParseLogsResult {
 const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
 /** Gzip-compressed logs are counted at this multiple of their size (audit logs compress ~10×). */
 const GZIP_RATIO = 8;
-/** Beyond this many row workers the main thread (read, tokenize, reassemble) is the bottleneck. */
-const MAX_WORKERS = 3;
 
 /**
- * Row worker threads for these files: none for small inputs or one CPU, else one per CPU besides the main thread's
- * (which builds rows too when the workers are busy), up to MAX_WORKERS.
- * `AUDITSWEEP_PARSE_WORKERS` overrides the choice (0: main thread only), for benchmarks and tests.
+ * Row worker threads for these files: none for small inputs, else rowWorkerCount()'s (one per further CPU, up to
+ * three). `AUDITSWEEP_PARSE_WORKERS` overrides the choice (0: main thread only), for benchmarks and tests.
  */
 async function defaultWorkers(files: readonly string[]): Promise<number> {
-  if (!rowWorkersAvailable()) return 0;
-  const forced = process.env.AUDITSWEEP_PARSE_WORKERS;
-  if (forced !== undefined && /^\d+$/.test(forced)) return Math.min(Number(forced), 64);
-  const cpus = availableParallelism();
-  if (cpus < 2) return 0;
+  const { workers, forced } = rowWorkerCount();
+  if (forced || workers === 0) return workers;
   let bytes = 0;
   for (const file of files) {
     try {
@@ -101,7 +95,7 @@ async function defaultWorkers(files: readonly string[]): Promise<number> {
       // Unreadable: parseLocalFiles reports it.
     }
   }
-  return bytes < PARALLEL_MIN_BYTES ? 0 : Math.min(cpus - 1, MAX_WORKERS);
+  return bytes < PARALLEL_MIN_BYTES ? 0 : workers;
 }
 
 /**
@@ -113,9 +107,6 @@ export async function parseLogs(options: ParseLogsOptions): Promise<ParseLogsRes
     throw new Error('parseLogs needs outDir or stdout');
   // The same rule as the sweep's --out: an earlier report is never overwritten or mixed with a new one.
   if (options.stdout === undefined && options.outDir !== undefined) await ensureFreshOutDir(options.outDir);
-  if (options.stdout === undefined && options.outDir !== undefined && !options.eventsOnly) {
-    return parseReportSet({ ...options, outDir: options.outDir });
-  }
   const workers = options.workers ?? (await defaultWorkers(options.files));
   // With row workers, the rest of the parser runs on a thread of its own too, whose heap can be kept small: the
   // main thread's young generation alone would put the peak RSS past 200 MB (issue #2).
@@ -125,130 +116,94 @@ export async function parseLogs(options: ParseLogsOptions): Promise<ParseLogsRes
   return parseHere(options, workers);
 }
 
-/** parseLogs() on the calling thread, with `workers` row workers. */
-export async function parseHere(options: ParseLogsOptions, workers: number): Promise<ParseLogsResult> {
-  const outDir = options.outDir;
-  if (outDir !== undefined && options.stdout === undefined) await mkdir(outDir, { recursive: true });
+/** Counts parse issues by reason and writes them to parse-issues.csv (opened at the first). */
+class IssueFile {
+  readonly byReason: Record<string, number> = {};
+  private writer: CsvWriter<(typeof ISSUE_COLUMNS)[number]> | undefined;
 
-  const eventsPath = outDir === undefined ? undefined : join(outDir, 'events.csv');
-  const eventsOut = options.stdout ?? createWriteStream(`${eventsPath}.partial`);
-  const ctx = { host: options.host, accounts: options.accounts };
-  // Rows built here, or (large inputs) on worker threads; the file is the same byte for byte.
-  const rowWorkers = workers > 0 ? new RowWorkers(eventsOut, ctx, { workers, bom: options.bom }) : undefined;
-  const rows =
-    rowWorkers === undefined ? new CsvWriter(eventsOut, EVENT_COLUMNS, { bom: options.bom }) : undefined;
-  const events = rowWorkers ?? rows!;
-  const issuesPath = outDir === undefined ? undefined : join(outDir, 'parse-issues.csv');
-  let issues: CsvWriter<(typeof ISSUE_COLUMNS)[number]> | undefined;
-  const issuesByReason: Record<string, number> = {};
-  const issue = (issue: ParseIssue): void => {
-    issuesByReason[issue.reason] = (issuesByReason[issue.reason] ?? 0) + 1;
-    if (issuesPath === undefined) return;
-    issues ??= new CsvWriter(createWriteStream(`${issuesPath}.partial`), ISSUE_COLUMNS, {
-      bom: options.bom,
-    });
-    issues.add(issueRow(options.host, issue));
-  };
+  constructor(
+    private readonly host: string,
+    /** Undefined: count only (events to stdout). */
+    readonly path: string | undefined,
+    private readonly bom: boolean | undefined,
+  ) {}
 
-  const parser = new HostLogParser(
-    { ...ctx, since: options.since, until: options.until },
-    rows !== undefined
-      ? { event: (parsed) => rows.add(parsed.row), issue }
-      : { auditEvent: (event) => rowWorkers!.add(event), issue },
-  );
-  const written: string[] = [];
-  try {
-    const unreadable = await parseLocalFiles(options.files, parser, async () => {
-      await events.drain();
-      await issues?.drain();
+  add(issue: ParseIssue): void {
+    this.byReason[issue.reason] = (this.byReason[issue.reason] ?? 0) + 1;
+    if (this.path === undefined) return;
+    this.writer ??= new CsvWriter(createWriteStream(`${this.path}.partial`), ISSUE_COLUMNS, {
+      bom: this.bom,
     });
-    await events.close();
-    if (eventsPath !== undefined) {
-      await rename(`${eventsPath}.partial`, eventsPath);
-      written.push(eventsPath);
-    }
-    if (issues !== undefined && issuesPath !== undefined) {
-      await issues.close();
-      await rename(`${issuesPath}.partial`, issuesPath);
-      written.push(issuesPath);
-    }
-    return { counters: parser.counters, unreadable, issuesByReason, written };
-  } catch (err) {
-    await rowWorkers?.stop();
-    if (eventsPath !== undefined) await rm(`${eventsPath}.partial`, { force: true });
-    if (issuesPath !== undefined) await rm(`${issuesPath}.partial`, { force: true });
-    throw err;
+    this.writer.add(issueRow(this.host, issue));
+  }
+
+  async drain(): Promise<void> {
+    await this.writer?.drain();
+  }
+
+  /** Closes and renames the file; its data rows, or undefined when there was no issue. */
+  async close(): Promise<number | undefined> {
+    if (this.writer === undefined || this.path === undefined) return undefined;
+    await this.writer.close();
+    await rename(`${this.path}.partial`, this.path);
+    return this.writer.rows;
   }
 }
 
-/** The hosts.csv code of a file that could not be read. */
-function unreadableCode(u: UnreadableFile): HostFailureCode {
-  if (/\bENOENT\b/.test(u.error)) return 'LOG_MISSING';
-  if (/\b(EACCES|EPERM)\b/.test(u.error)) return 'PERMISSION_DENIED';
-  return 'PROTOCOL';
-}
-
-/** hosts.csv's row for the host of a parse: `failed` when no file could be read, `partial` when some could not. */
-function parseOutcome(
-  host: string,
-  files: readonly string[],
-  unreadable: readonly UnreadableFile[],
-  detail: { bytes: number; events: number; durationMs: number },
-): HostOutcome {
-  const common = { host, files: files.length - unreadable.length, ...detail };
-  const first = unreadable[0];
-  if (first === undefined) return { ...common, status: 'ok', message: '' };
-  const message = unreadable.map((u) => `cannot read ${u.file}: ${u.error}`).join('; ');
-  return unreadable.length === files.length
-    ? { ...common, status: 'failed', code: unreadableCode(first), message }
-    : { ...common, status: 'partial', code: unreadableCode(first), message };
-}
-
-/** parseLogs() with the report set: the main thread alone, every event's row counted as it is written. */
-async function parseReportSet(
-  options: ParseLogsOptions & { readonly outDir: string },
-): Promise<ParseLogsResult> {
+/**
+ * parseLogs() on the calling thread, with `workers` row workers: the report set into `outDir`, or only the events
+ * CSV (`eventsOnly`, `stdout`). Rows, findings and counts are made by the row stage (row-workers.ts) in batches of
+ * events, on the workers or on this thread; either way the files are the same byte for byte.
+ */
+export async function parseHere(options: ParseLogsOptions, workers: number): Promise<ParseLogsResult> {
   const startedAt = new Date();
-  const { outDir, host, bom } = options;
-  const spoolDir = join(outDir, '.spool');
-  await mkdir(spoolDir, { recursive: true });
+  const { host, bom } = options;
+  const outDir = options.stdout === undefined ? options.outDir : undefined;
+  const withReports = outDir !== undefined && !options.eventsOnly;
+  if (outDir !== undefined) await mkdir(outDir, { recursive: true });
+  const spoolDir = outDir === undefined ? undefined : join(outDir, '.spool');
+  if (withReports && spoolDir !== undefined) await mkdir(spoolDir, { recursive: true });
 
-  const timeline = new TimelineAccumulator();
-  const digest = new FindingDigest();
-  const alertEvaluator = new AlertEvaluator(options.alerts ?? DEFAULT_ALERT_RULES);
-  const reportSet = new ReportSet({
-    outDir,
-    spoolDir,
-    bom,
-    accounts: options.accounts,
-    observe: {
-      event: (h, parsed) => timeline.add(h, parsed),
-      finding: (f) => {
-        digest.add(f);
-        alertEvaluator.add(f);
-      },
+  const reportSet =
+    withReports && outDir !== undefined && spoolDir !== undefined
+      ? new ReportSet({
+          outDir,
+          spoolDir,
+          bom,
+          accounts: options.accounts,
+          alerts: options.alerts ?? DEFAULT_ALERT_RULES,
+        })
+      : undefined;
+  const report = reportSet?.openHost(host);
+
+  const eventsPath = outDir === undefined ? undefined : join(outDir, 'events.csv');
+  const events = new CsvTextWriter(
+    options.stdout ?? createWriteStream(`${eventsPath}.partial`),
+    EVENT_COLUMNS,
+    {
+      bom,
     },
+  );
+  const issues = new IssueFile(
+    host,
+    outDir === undefined ? undefined : join(outDir, 'parse-issues.csv'),
+    bom,
+  );
+  const stage = new RowWorkers({
+    workers,
+    accounts: options.accounts,
+    report:
+      reportSet === undefined
+        ? undefined
+        : { alerts: reportSet.reporterOptions.alerts, wanted: () => reportSet.samplesWanted() },
   });
-  const report = reportSet.openHost(host);
-
-  const eventsPath = join(outDir, 'events.csv');
-  const events = new CsvWriter(createWriteStream(`${eventsPath}.partial`), EVENT_COLUMNS, { bom });
-  const issuesPath = join(outDir, 'parse-issues.csv');
-  let issues: CsvWriter<(typeof ISSUE_COLUMNS)[number]> | undefined;
-  const issuesByReason: Record<string, number> = {};
+  const lane = stage.lane(host, (result) => {
+    events.write(result.csv, result.events);
+    if (result.report !== undefined) report?.addBatch(result.report);
+  });
   const parser = new HostLogParser(
     { host, accounts: options.accounts, since: options.since, until: options.until },
-    {
-      event: (parsed) => {
-        events.add(parsed.row);
-        report.event(parsed);
-      },
-      issue: (issue: ParseIssue) => {
-        issuesByReason[issue.reason] = (issuesByReason[issue.reason] ?? 0) + 1;
-        issues ??= new CsvWriter(createWriteStream(`${issuesPath}.partial`), ISSUE_COLUMNS, { bom });
-        issues.add(issueRow(host, issue));
-      },
-    },
+    { auditEvent: (event) => lane.add(event), issue: (issue) => issues.add(issue) },
   );
   // The manifest lists each input with the SHA-256 of the bytes the parser was given (as stored: gzip stays gzip).
   const hashes = new Map<string, { hash: Hash; bytes: number }>();
@@ -269,24 +224,32 @@ async function parseReportSet(
       options.files,
       parser,
       async () => {
+        await stage.drain();
         await events.drain();
-        await issues?.drain();
-        await report.drain();
+        await issues.drain();
+        await report?.drain();
       },
-      onBytes,
+      reportSet === undefined ? undefined : onBytes,
     );
+    await lane.end();
+    await stage.close();
     await events.close();
-    await rename(`${eventsPath}.partial`, eventsPath);
-    written.push(eventsPath);
+    if (eventsPath !== undefined) {
+      await rename(`${eventsPath}.partial`, eventsPath);
+      written.push(eventsPath);
+    }
     rows.set('events.csv', events.rows);
-    if (issues !== undefined) {
-      await issues.close();
-      await rename(`${issuesPath}.partial`, issuesPath);
-      written.push(issuesPath);
-      rows.set('parse-issues.csv', issues.rows);
+    const issueRows = await issues.close();
+    if (issueRows !== undefined && issues.path !== undefined) {
+      written.push(issues.path);
+      rows.set('parse-issues.csv', issueRows);
+    }
+    const counters = parser.counters;
+    const result = { counters, unreadable, issuesByReason: issues.byReason, written };
+    if (reportSet === undefined || report === undefined || outDir === undefined || spoolDir === undefined) {
+      return result;
     }
 
-    const counters = parser.counters;
     const bad = new Set(unreadable.map((u) => u.file));
     const inputs: ManifestInputFile[] = options.files.flatMap((file) => {
       const h = hashes.get(file);
@@ -337,9 +300,6 @@ async function parseReportSet(
       window: { since: options.since, until: options.until },
       hosts: [outcome],
       reportSet,
-      timeline,
-      digest,
-      alerts: alertEvaluator,
       counters,
       warnings: [],
       rows,
@@ -349,10 +309,7 @@ async function parseReportSet(
     });
     written.push(...run.written);
     return {
-      counters,
-      unreadable,
-      issuesByReason,
-      written,
+      ...result,
       report: {
         outDir,
         outcome,
@@ -362,12 +319,37 @@ async function parseReportSet(
       },
     };
   } catch (err) {
-    await rm(`${eventsPath}.partial`, { force: true });
-    await rm(`${issuesPath}.partial`, { force: true });
+    await stage.stop();
+    if (eventsPath !== undefined) await rm(`${eventsPath}.partial`, { force: true });
+    if (issues.path !== undefined) await rm(`${issues.path}.partial`, { force: true });
+    if (!withReports || outDir === undefined || spoolDir === undefined) throw err;
     await rm(spoolDir, { recursive: true, force: true });
     if (err instanceof SweepError) throw err;
     throw new SweepError('OUTPUT_FAILED', `writing the report set into ${outDir} failed: ${String(err)}`, {
       cause: err,
     });
   }
+}
+
+/** The hosts.csv code of a file that could not be read. */
+function unreadableCode(u: UnreadableFile): HostFailureCode {
+  if (/\bENOENT\b/.test(u.error)) return 'LOG_MISSING';
+  if (/\b(EACCES|EPERM)\b/.test(u.error)) return 'PERMISSION_DENIED';
+  return 'PROTOCOL';
+}
+
+/** hosts.csv's row for the host of a parse: `failed` when no file could be read, `partial` when some could not. */
+function parseOutcome(
+  host: string,
+  files: readonly string[],
+  unreadable: readonly UnreadableFile[],
+  detail: { bytes: number; events: number; durationMs: number },
+): HostOutcome {
+  const common = { host, files: files.length - unreadable.length, ...detail };
+  const first = unreadable[0];
+  if (first === undefined) return { ...common, status: 'ok', message: '' };
+  const message = unreadable.map((u) => `cannot read ${u.file}: ${u.error}`).join('; ');
+  return unreadable.length === files.length
+    ? { ...common, status: 'failed', code: unreadableCode(first), message }
+    : { ...common, status: 'partial', code: unreadableCode(first), message };
 }

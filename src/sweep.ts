@@ -5,7 +5,11 @@
  * parse issues and finding rows (report/write-reports.ts). The spools are then concatenated in host order, so rows
  * come out ordered by (host, time, serial) without holding a fleet's events in memory. A failed host's spools and
  * counts are dropped; a partial one's are kept and the host is marked `partial` in hosts.csv. manifest.json, with
- * the SHA-256 of every file of the run folder, is written last of the reports.
+ * the SHA-256 of every file of the run folder, is written last of the reports (report/finish-run.ts, as `parse`).
+ *
+ * The main thread fetches, tokenizes and reassembles every host's events; the row stage (parse/row-workers.ts)
+ * builds their rows, classifies the findings and counts, in batches of one host's events, on row workers once the
+ * sweep is large enough, and hands each host its results in order.
  *
  * Alerts (report/alerts.ts) are evaluated in the same pass as the findings and lead report.html and the manifest.
  * Then, when mail is configured, the mail stage sends the report (or writes `message.eml` for a dry run) and the
@@ -32,22 +36,16 @@ import {
   resolveSmtpConnection,
   smtpReply,
 } from './mail/index.js';
-import { AlertEvaluator, type AlertRule, DEFAULT_ALERT_RULES, type FiredAlert } from './report/alerts.js';
+import { RowWorkers, rowWorkerCount } from './parse/row-workers.js';
+import { DEFAULT_ALERT_RULES, type FiredAlert } from './report/alert-evaluator.js';
+import type { AlertRule } from './report/alerts.js';
 import { HOST_COLUMNS, hostRow, ISSUE_COLUMNS, issueRow } from './report/columns.js';
+import { CsvTextWriter } from './report/csv-text-writer.js';
 import { CsvWriter } from './report/csv-writer.js';
 import type { FindingKind } from './report/findings.js';
-import { ensureFreshOutDir } from './report/finish-run.js';
-import { REPORT_HTML_FILE, renderReportHtml } from './report/html.js';
-import { FindingDigest } from './report/html-findings.js';
-import {
-  MANIFEST_FILE,
-  type Manifest,
-  type ManifestFile,
-  readToolVersion,
-  writeManifest,
-} from './report/manifest.js';
+import { ensureFreshOutDir, writeRunReports } from './report/finish-run.js';
+import type { Manifest, ManifestFile } from './report/manifest.js';
 import type { SummaryRow } from './report/summary.js';
-import { TimelineAccumulator } from './report/timeline.js';
 import {
   claimRunFolder,
   type FleetTotals,
@@ -157,6 +155,14 @@ export type MailOutcome =
       readonly message: string;
       readonly reply?: { readonly code: number; readonly text: string } | undefined;
     };
+
+/**
+ * Events a sweep brings before its row workers start (about 16 MiB of ENRICHED log, as `parse`'s threshold): a
+ * smaller sweep is parsed on the main thread alone. Starting the threads costs ~0.2 CPU-s and each event a little
+ * more CPU on threads than on one; measured on 2 CPUs (bench/fetch.mjs --hosts 4: 8 MiB), a sweep of a few MiB is
+ * slower with workers than without.
+ */
+const SWEEP_WORKERS_AFTER_EVENTS = 16_000;
 
 /** A file of the run folder, as the later stages (mail, report.html) need it. */
 export interface SweepReportFile {
@@ -273,8 +279,8 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     throw new SweepError('USAGE', 'sweep cancelled; nothing was contacted');
   }
 
-  const run = await openRunFolder(config, wantedRunId);
-  const outDir = run.dir;
+  const runFolder = await openRunFolder(config, wantedRunId);
+  const outDir = runFolder.dir;
   const spoolDir = join(outDir, '.spool');
   await mkdir(spoolDir, { recursive: true });
   const state = config.incremental && config.stateFile ? await loadState(config.stateFile) : undefined;
@@ -282,21 +288,21 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
 
   // report.html's timeline and finding samples see every event once, as it streams by. A failed host has
   // emitted no event (fetch-host keeps nothing of a host that failed before its first byte), so nothing to undo.
-  const timeline = new TimelineAccumulator();
-  const digest = new FindingDigest();
-  const alertEvaluator = new AlertEvaluator(config.alerts ?? DEFAULT_ALERT_RULES);
   const reportSet = new ReportSet({
     outDir,
     spoolDir,
     bom: config.bom,
     accounts: config.accounts,
-    observe: {
-      event: (host, parsed) => timeline.add(host, parsed),
-      finding: (f) => {
-        digest.add(f);
-        alertEvaluator.add(f);
-      },
-    },
+    alerts: config.alerts ?? DEFAULT_ALERT_RULES,
+  });
+  // The row stage: this thread fetches, tokenizes and reassembles every host's events; row workers (once the
+  // sweep has brought enough events to be worth their start) build the rows, classify the findings and count.
+  const { workers, forced } = rowWorkerCount();
+  const stage = new RowWorkers({
+    workers,
+    startAfterEvents: forced ? 0 : SWEEP_WORKERS_AFTER_EVENTS,
+    accounts: config.accounts,
+    report: { alerts: reportSet.reporterOptions.alerts, wanted: () => reportSet.samplesWanted() },
   });
   const spools = new Map<string, Spool>();
   const results = new Map<string, HostFetchResult>();
@@ -306,23 +312,27 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   const outputFor = async (host: InventoryHost): Promise<HostOutput> => {
     const base = join(spoolDir, `${String(n++).padStart(5, '0')}-${safeFileName(host.name)}`);
     const paths = { events: `${base}.events.csv`, issues: `${base}.issues.csv` };
-    const events = new CsvWriter(createWriteStream(paths.events, { flags: 'wx' }), EVENT_COLUMNS);
+    const events = new CsvTextWriter(createWriteStream(paths.events, { flags: 'wx' }), EVENT_COLUMNS);
     const issues = new CsvWriter(createWriteStream(paths.issues, { flags: 'wx' }), ISSUE_COLUMNS);
     const report = reportSet.openHost(host.name);
+    const lane = stage.lane(host.name, (result) => {
+      events.write(result.csv, result.events);
+      if (result.report !== undefined) report.addBatch(result.report);
+    });
     return {
       sink: {
-        event: (parsed) => {
-          events.add(parsed.row);
-          report.event(parsed);
-        },
+        auditEvent: (event) => lane.add(event),
         issue: (issue) => issues.add(issueRow(host.name, issue)),
       },
       afterChunk: async () => {
+        await stage.drain();
         await events.drain();
         await issues.drain();
         await report.drain();
       },
       finish: async (result) => {
+        // The events the parser let out (a cut host's: those complete before the cut) are all in the lane.
+        await lane.end();
         await events.close();
         await issues.close();
         // A failed host's finding rows and counts are dropped with its events: nothing half-parsed is reported.
@@ -338,31 +348,36 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     };
   };
 
-  await fetchFleet(hosts, {
-    window: config.window,
-    session: {
-      ...(config.knownHostsFiles ? { knownHostsFiles: config.knownHostsFiles } : {}),
-      ...(config.auth ? { auth: config.auth } : {}),
-      ...(config.timeouts ? { timeouts: config.timeouts } : {}),
-      ...(config.insecureAcceptUnknownHostKeys ? { insecureAcceptUnknownHostKeys: true } : {}),
-    },
-    ...(config.retry ? { retry: config.retry } : {}),
-    accounts: config.accounts,
-    keepRawDir: config.keepRaw ? join(outDir, 'raw') : undefined,
-    concurrency: config.concurrency,
-    connectConcurrency: config.connectConcurrency,
-    hostDeadlineMs: config.hostDeadlineMs,
-    signal: config.signal,
-    cursors,
-    outputFor,
-    onHostStart: (host) => config.onHostStart?.(host),
-    ...(config.onHostProgress ? { onHostProgress: config.onHostProgress } : {}),
-    onHostDone: (host, result) => {
-      const outcome = toOutcome(host, result);
-      outcomes.set(host.name, outcome);
-      config.onHostDone?.(outcome);
-    },
-  });
+  try {
+    await fetchFleet(hosts, {
+      window: config.window,
+      session: {
+        ...(config.knownHostsFiles ? { knownHostsFiles: config.knownHostsFiles } : {}),
+        ...(config.auth ? { auth: config.auth } : {}),
+        ...(config.timeouts ? { timeouts: config.timeouts } : {}),
+        ...(config.insecureAcceptUnknownHostKeys ? { insecureAcceptUnknownHostKeys: true } : {}),
+      },
+      ...(config.retry ? { retry: config.retry } : {}),
+      accounts: config.accounts,
+      keepRawDir: config.keepRaw ? join(outDir, 'raw') : undefined,
+      concurrency: config.concurrency,
+      connectConcurrency: config.connectConcurrency,
+      hostDeadlineMs: config.hostDeadlineMs,
+      signal: config.signal,
+      cursors,
+      outputFor,
+      onHostStart: (host) => config.onHostStart?.(host),
+      ...(config.onHostProgress ? { onHostProgress: config.onHostProgress } : {}),
+      onHostDone: (host, result) => {
+        const outcome = toOutcome(host, result);
+        outcomes.set(host.name, outcome);
+        config.onHostDone?.(outcome);
+      },
+    });
+    await stage.close();
+  } finally {
+    await stage.stop();
+  }
 
   const hostOutcomes = hosts.map((h) => {
     const outcome = outcomes.get(h.name);
@@ -410,11 +425,6 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     );
   }
 
-  const alerts = alertEvaluator.alerts();
-  // A rule whose group cap was reached has counted too little: every report says so.
-  const warnings = [
-    ...new Set([...[...results.values()].flatMap((r) => r.warnings), ...alertEvaluator.warnings()]),
-  ];
   const hostsPath = join(outDir, 'hosts.csv');
   const hostsCsv = new CsvWriter(createWriteStream(`${hostsPath}.partial`, { flags: 'wx' }), HOST_COLUMNS, {
     bom: config.bom,
@@ -425,81 +435,52 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   written.push(hostsPath);
   rows.set('hosts.csv', hostsCsv.rows);
 
-  const reportSetResult = await reportSet.finish(hostOutcomes);
-  for (const f of reportSetResult.files) {
-    written.push(f.path);
-    rows.set(f.name, f.rows);
-  }
-
-  const htmlPath = join(outDir, REPORT_HTML_FILE);
-  await writeFile(
-    `${htmlPath}.partial`,
-    renderReportHtml({
-      runId: run.runId,
-      generatedAt: new Date(),
-      window: {
-        ...(config.window.since === undefined ? {} : { since: new Date(config.window.since) }),
-        ...(config.window.until === undefined ? {} : { until: new Date(config.window.until) }),
-      },
-      toolVersion: await readToolVersion(),
-      warnings,
-      alerts,
-      hosts: hostOutcomes,
-      summary: reportSetResult.summaryRows,
-      findings: digest.sections(),
-      authFailureTops: reportSetResult.authFailureTops,
-      timeline: timeline.result(),
-    }),
-    { flag: 'wx' },
-  );
-  await rename(`${htmlPath}.partial`, htmlPath);
-  written.push(htmlPath);
-
   const files = new Map([...results.entries()].map(([name, r]) => [name, r.files]));
-  let rawManifest: string | undefined;
-  if (config.keepRaw) {
-    rawManifest = 'raw/manifest.json';
-    const manifest = join(outDir, 'raw', 'manifest.json');
-    await mkdir(join(outDir, 'raw'), { recursive: true });
-    await writeFile(
-      manifest,
-      `${JSON.stringify(
-        Object.fromEntries([...files.entries()].map(([name, list]) => [name, list])),
-        null,
-        2,
-      )}\n`,
-    );
-    written.push(manifest);
-  }
-
-  if (config.incremental && config.stateFile) {
-    const next: Record<string, LogCursor> = { ...(state?.hosts ?? {}) };
-    for (const h of hosts) {
-      const r = results.get(h.name);
-      if (r?.status === 'ok' && r.cursor) next[hostStateKey(h)] = r.cursor;
-    }
-    await saveState(config.stateFile, { version: 1, hosts: next });
-  }
-  await rm(spoolDir, { recursive: true, force: true });
-
-  // Last: the manifest hashes everything above.
-  const finishedAt = new Date();
-  const manifest = await writeManifest(outDir, {
-    runId: run.runId,
+  const rawManifest = config.keepRaw ? 'raw/manifest.json' : undefined;
+  const rawManifestPath = join(outDir, 'raw', 'manifest.json');
+  const run = await writeRunReports({
+    outDir,
+    runId: runFolder.runId,
     startedAt,
-    finishedAt,
     window: config.window,
+    hosts: hostOutcomes,
+    reportSet,
+    counters,
+    warnings: [...new Set([...results.values()].flatMap((r) => r.warnings))],
+    rows,
     selection: config.selection,
     inventoryFiles: config.inventoryFiles.map((f) => resolve(f)),
-    hosts: hostOutcomes,
-    counters,
-    findings: reportSetResult.findings,
-    warnings,
-    rows,
     rawManifest,
-    alerts,
+    beforeManifest: async () => {
+      if (rawManifest !== undefined) {
+        await mkdir(join(outDir, 'raw'), { recursive: true });
+        await writeFile(
+          rawManifestPath,
+          `${JSON.stringify(
+            Object.fromEntries([...files.entries()].map(([name, list]) => [name, list])),
+            null,
+            2,
+          )}\n`,
+        );
+      }
+      if (config.incremental && config.stateFile) {
+        const next: Record<string, LogCursor> = { ...(state?.hosts ?? {}) };
+        for (const h of hosts) {
+          const r = results.get(h.name);
+          if (r?.status === 'ok' && r.cursor) next[hostStateKey(h)] = r.cursor;
+        }
+        await saveState(config.stateFile, { version: 1, hosts: next });
+      }
+      await rm(spoolDir, { recursive: true, force: true });
+    },
   });
-  written.push(join(outDir, MANIFEST_FILE));
+  // raw/manifest.json was written after report.html and before manifest.json, the last.
+  written.push(...run.written.slice(0, -1));
+  if (rawManifest !== undefined) written.push(rawManifestPath);
+  written.push(...run.written.slice(-1));
+  const { manifest, alerts, warnings } = run;
+  const reportSetResult = run.reportSet;
+  const finishedAt = new Date(manifest.finishedAt);
 
   const reports = manifest.files.map(
     (f: ManifestFile): SweepReportFile => ({
@@ -510,7 +491,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   );
   const mail = config.mail
     ? await sendRunMail(config, config.mail, {
-        runId: run.runId,
+        runId: runFolder.runId,
         outDir,
         generatedAt: finishedAt,
         window: {
@@ -527,7 +508,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     : undefined;
 
   return {
-    runId: run.runId,
+    runId: runFolder.runId,
     outDir,
     startedAt,
     finishedAt,

@@ -5,7 +5,7 @@
  */
 import pLimit from 'p-limit';
 import type { InventoryHost } from '../inventory/types.js';
-import type { HostParserSink } from '../parse/host-parser.js';
+import type { HostEventSink, HostParserSink } from '../parse/host-parser.js';
 import { AuthSources, createAuthSources } from './auth.js';
 import { createConnectLimiter, DEFAULT_CONNECT_CONCURRENCY } from './connect-limiter.js';
 import { type FetchHostOptions, fetchHost, type HostFetchResult } from './fetch-host.js';
@@ -19,7 +19,8 @@ export const DEFAULT_HOST_DEADLINE_MS = 30 * 60_000;
 
 /** Where one host's rows go while it is collected. */
 export interface HostOutput {
-  readonly sink: HostParserSink;
+  /** Rows, or events for a row stage that builds the rows elsewhere (the sweep's row workers). */
+  readonly sink: HostParserSink | HostEventSink;
   /** Called after every chunk: wait here to keep backpressure on the host's stream. */
   afterChunk(): Promise<void>;
   /** Called once with the result, before the host counts as done. */

@@ -14,7 +14,7 @@ import type { TimeWindow } from '../config/window.js';
 import { HOST_FAILURE_CODES, SweepError } from '../errors.js';
 import { safeFileName } from '../file-name.js';
 import type { InventoryHost } from '../inventory/types.js';
-import { HostLogParser, type HostParserSink } from '../parse/host-parser.js';
+import { type HostEventSink, HostLogParser, type HostParserSink } from '../parse/host-parser.js';
 import type { AccountMaps, HostFailureCode, ParseCounters } from '../types.js';
 import { oneLine } from './classify-error.js';
 import { firstEventTime, selectForWindow } from './list-logs.js';
@@ -317,13 +317,14 @@ function failureCode(err: unknown): { code: HostFailureCode; message: string } {
 }
 
 /**
- * Collects one host. `sink` receives its rows and parse issues as they come; `afterChunk` lets the caller keep
- * backpressure (wait for its writers). On a failure after some files were read, the status is `partial`: the
- * rows received so far are real and kept, and the message says where it stopped.
+ * Collects one host. `sink` receives its rows (or, a HostEventSink, its events, for a row stage that builds the
+ * rows elsewhere) and parse issues as they come; `afterChunk` lets the caller keep backpressure (wait for its
+ * writers and row workers): the next chunk is not read before it resolves. On a failure after some files were
+ * read, the status is `partial`: the rows received so far are real and kept, and the message says where it stopped.
  */
 export async function fetchHost(
   host: InventoryHost,
-  sink: HostParserSink,
+  sink: HostParserSink | HostEventSink,
   afterChunk: () => Promise<void>,
   options: FetchHostOptions,
 ): Promise<HostFetchResult> {

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { type ErrorCode, isSweepError, SweepError } from '../errors.js';
 import type { ParseLogsOptions, ParseLogsResult } from '../parse-logs.js';
 
 /** Marks the workerData of the parse thread. */
@@ -16,6 +17,11 @@ interface ParseThreadData {
   readonly role: typeof ROLE;
   readonly options: ParseLogsOptions & { readonly workers: number };
 }
+
+/** The thread's one message: its result, or the SweepError it ended with (an Error loses its class on the way). */
+type ThreadMessage =
+  | { readonly result: ParseLogsResult }
+  | { readonly failure: { readonly code: ErrorCode; readonly message: string } };
 
 const THREAD_URL = new URL('./parse-thread.js', import.meta.url);
 
@@ -38,14 +44,15 @@ export async function parseOnThread(
   const { stdout: _stdout, ...rest } = options;
   const data: ParseThreadData = { role: ROLE, options: rest };
   const thread = new Worker(THREAD_URL, { workerData: data, resourceLimits: THREAD_LIMITS });
-  let result: ParseLogsResult | undefined;
-  thread.on('message', (r: ParseLogsResult) => {
-    result = r;
+  let message: ThreadMessage | undefined;
+  thread.on('message', (m: ThreadMessage) => {
+    message = m;
   });
-  // 'error' makes once() reject with the thread's error; 'exit' comes after the result.
+  // 'error' makes once() reject with the thread's error; 'exit' comes after the message.
   const [code] = (await once(thread, 'exit')) as [number];
-  if (result === undefined) throw new Error(`the parse thread stopped without a result (exit code ${code})`);
-  return result;
+  if (message === undefined) throw new Error(`the parse thread stopped without a result (exit code ${code})`);
+  if ('failure' in message) throw new SweepError(message.failure.code, message.failure.message);
+  return message.result;
 }
 
 async function runHere(options: ParseThreadData['options']): Promise<ParseLogsResult> {
@@ -58,8 +65,12 @@ const data = workerData as Partial<ParseThreadData> | undefined;
 if (!isMainThread && parentPort !== null && data?.role === ROLE && data.options !== undefined) {
   const port = parentPort;
   runHere(data.options).then(
-    (result) => port.postMessage(result),
+    (result) => port.postMessage({ result } satisfies ThreadMessage),
     (err: unknown) => {
+      if (isSweepError(err)) {
+        port.postMessage({ failure: { code: err.code, message: err.message } } satisfies ThreadMessage);
+        return;
+      }
       // Uncaught, the error ends the thread and reaches parseOnThread() through the 'error' event.
       setImmediate(() => {
         throw err;

@@ -1,11 +1,14 @@
 /**
- * A worker thread of the parallel row stage (row-workers.ts): batches of events, as the lines of their records,
- * in → their events.csv text out. The lines are tokenized again here rather than sent as records: one string per
- * batch is the cheapest thing to pass between threads, and tokenizing is a small part of the row's cost.
+ * A worker thread of the row stage (row-workers.ts): batches of one host's events, as the lines of their records,
+ * in → their events.csv text out, and with the report set, what the batch adds to the reports (report/batch-report.ts).
+ * The lines are tokenized again here rather than sent as records: one string per batch is the cheapest thing to
+ * pass between threads, and tokenizing is a small part of the row's cost.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { AlertRule } from '../report/alerts.js';
+import { type BatchReport, BatchReporter } from '../report/batch-report.js';
 import { cellsOf, serialiseRows } from '../report/csv-writer.js';
-import type { AuditEvent, AuditRecord } from '../types.js';
+import type { AccountMaps, AuditEvent, AuditRecord } from '../types.js';
 import { EVENT_COLUMNS } from '../types.js';
 import type { InterpretContext } from './interpret/ids.js';
 import { buildRow } from './row.js';
@@ -14,6 +17,10 @@ import { recordFromSpans, tokenize } from './tokenize.js';
 /** One batch: the lines of its events' records, where their fields are, and how they group into events. */
 export interface RowBatch {
   readonly seq: number;
+  /** The host of every event of the batch (the `host` column). */
+  readonly host: string;
+  /** With the report set: the kinds whose samples want rows (BatchReporter.begin). */
+  readonly wanted: number;
   /** Names of the files the lines come from (`source_file`); `shape` refers to them by index. */
   readonly files: readonly string[];
   /** The lines, in order, each ending in LF (the LF is not part of the line). */
@@ -30,17 +37,24 @@ export interface RowBatch {
 /** Numbers per record in `RowBatch.shape`. */
 export const RECORD_SHAPE = 5;
 
-export interface RowResult {
-  readonly seq: number;
+/** What the row stage makes of one batch. */
+export interface BatchResult {
+  readonly events: number;
   /** The events' CSV rows, each ending in CRLF ('' for none). */
-  readonly csv: string;
+  readonly csv: string | Uint8Array;
+  /** With the report set. */
+  readonly report?: BatchReport | undefined;
 }
 
-/** Batch → CSV text, the way the single-threaded parser writes the same events. */
-export function batchCsv(batch: RowBatch, ctx: InterpretContext): string {
-  const cells = cellsOf(EVENT_COLUMNS);
+export interface RowResult {
+  readonly seq: number;
+  readonly result: BatchResult;
+}
+
+/** A batch → its events, records rebuilt from the lines and field positions the main thread found. */
+export function unpack(batch: RowBatch): AuditEvent[] {
   const { lines, shape, files, spans } = batch;
-  const rows: string[][] = [];
+  const events: AuditEvent[] = [];
   let pos = 0;
   let k = 0;
   while (k < shape.length) {
@@ -61,16 +75,32 @@ export function batchCsv(batch: RowBatch, ctx: InterpretContext): string {
       pos = nl + 1;
     }
     const first = records[0]!;
-    const event: AuditEvent = {
-      node: first.node,
-      sec: first.sec,
-      ms: first.ms,
-      serial: first.serial,
-      records,
-    };
-    rows.push(cells(buildRow(event, ctx)));
+    events.push({ node: first.node, sec: first.sec, ms: first.ms, serial: first.serial, records });
   }
-  return rows.length === 0 ? '' : `${serialiseRows(rows)}\r\n`;
+  return events;
+}
+
+const eventCells = cellsOf(EVENT_COLUMNS);
+
+/**
+ * The row stage's work on one batch of `ctx.host`'s events, wherever it runs: their events.csv text, the way the
+ * single-threaded writer writes the same events, and with a reporter, what they add to the report set.
+ */
+export function batchResult(
+  events: readonly AuditEvent[],
+  ctx: InterpretContext,
+  reporter?: BatchReporter,
+  wanted = 0,
+): BatchResult {
+  reporter?.begin(ctx.host, wanted);
+  const rows: string[][] = [];
+  for (const event of events) {
+    const row = buildRow(event, ctx);
+    rows.push(eventCells(row));
+    reporter?.add({ event, row });
+  }
+  const csv = rows.length === 0 ? '' : `${serialiseRows(rows)}\r\n`;
+  return { events: events.length, csv, report: reporter?.take() };
 }
 
 /** Marks the workerData of a row worker. */
@@ -79,16 +109,39 @@ export const ROLE = 'auditsweep-row-worker';
 /** What a row worker is started with. */
 export interface RowWorkerData {
   readonly role: typeof ROLE;
-  readonly ctx: InterpretContext;
+  readonly accounts: AccountMaps | undefined;
+  /** With the report set: the run's alert rules (the findings are classified with `accounts`). */
+  readonly report: { readonly alerts: readonly AlertRule[] } | undefined;
 }
 
 // Only when started as a row worker: this module is also imported by threads that are not (a test runner's).
 const data = workerData as Partial<RowWorkerData> | undefined;
-if (parentPort !== null && data?.role === ROLE && data.ctx !== undefined) {
+if (parentPort !== null && data?.role === ROLE) {
   const port = parentPort;
-  const ctx = data.ctx;
+  const accounts = data.accounts;
+  const reporter =
+    data.report === undefined ? undefined : new BatchReporter({ accounts, alerts: data.report.alerts });
+  const encoder = new TextEncoder();
   port.on('message', (batch: RowBatch) => {
-    const result: RowResult = { seq: batch.seq, csv: batchCsv(batch, ctx) };
-    port.postMessage(result);
+    const ctx: InterpretContext = { host: batch.host, accounts };
+    const result = batchResult(unpack(batch), ctx, reporter, batch.wanted);
+    // The text goes back encoded, its memory moved rather than copied: the owning thread writes it as it is.
+    const transfer: ArrayBuffer[] = [];
+    const encode = (text: string | Uint8Array): string | Uint8Array => {
+      if (typeof text !== 'string' || text === '') return text;
+      const bytes = encoder.encode(text);
+      transfer.push(bytes.buffer as ArrayBuffer);
+      return bytes;
+    };
+    const report = result.report;
+    const message: RowResult = {
+      seq: batch.seq,
+      result: {
+        events: result.events,
+        csv: encode(result.csv),
+        report: report === undefined ? undefined : { ...report, findingCsv: report.findingCsv.map(encode) },
+      },
+    };
+    port.postMessage(message, transfer);
   });
 }

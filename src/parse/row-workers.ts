@@ -1,31 +1,43 @@
 /**
- * The row stage on worker threads: events in (in order), events.csv text out (in the same order). Used by
- * `auditsweep parse` on large inputs. The main thread reads, tokenizes and reassembles; normalizing, building the
- * rows and serialising them (row-worker.ts) is two thirds of the work and independent from event to event, so
- * batches of events go to the workers, and to the main thread itself whenever every worker is busy. On two CPUs
- * that keeps both busy: one worker, and the main thread between its own stages.
+ * The row stage, on worker threads: events in (per host, in order), their events.csv text and, with the report set,
+ * what they add to the reports (report/batch-report.ts) out, per host in the same order. Used by `auditsweep parse`
+ * and by the sweep. The thread that owns it reads, tokenizes and reassembles; building the rows, classifying the
+ * findings and counting (row-worker.ts) is most of the rest and independent from event to event, so batches of one
+ * host's events go to the workers, and to the owning thread itself whenever every worker is busy. On two CPUs that
+ * keeps both busy: one worker, and the owning thread between its own stages.
  *
- * Results are written in batch order, so the file is the same byte for byte as the single-threaded writer's.
- * Memory stays bounded: `drain()` waits while too many batches are out or the destination is full, and each
- * worker's heap is capped.
+ * Each host has a {@link RowLane}. Results are delivered in the order the batches were made (every lane's in its
+ * own order), so what a lane's owner writes is the same byte for byte as when every batch is done on one thread.
+ * Memory stays bounded: `drain()` waits while too many batches are out, and each worker's heap is capped.
  */
-import { once } from 'node:events';
+
 import { existsSync } from 'node:fs';
-import type { Writable } from 'node:stream';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { cellsOf, headerText, serialiseRows } from '../report/csv-writer.js';
-import type { AuditEvent } from '../types.js';
-import { EVENT_COLUMNS } from '../types.js';
-import type { InterpretContext } from './interpret/ids.js';
+import type { AlertRule } from '../report/alerts.js';
+import { BatchReporter, detachBatchReport } from '../report/batch-report.js';
+import type { AccountMaps, AuditEvent } from '../types.js';
 import { LineRecord } from './record.js';
-import { buildRow } from './row.js';
-import { RECORD_SHAPE, ROLE, type RowBatch, type RowResult, type RowWorkerData } from './row-worker.js';
+import {
+  type BatchResult,
+  batchResult,
+  RECORD_SHAPE,
+  ROLE,
+  type RowBatch,
+  type RowResult,
+  type RowWorkerData,
+} from './row-worker.js';
 
-export interface RowWorkerOptions {
-  /** Worker threads (the main thread takes batches too when they are all busy). */
+export interface RowStageOptions {
+  /** Worker threads (the owning thread takes batches too when they are all busy); 0: every batch on this thread. */
   readonly workers: number;
-  readonly bom?: boolean | undefined;
+  /** Start the workers only once this many events have come (default 0: at once); fewer stay on this thread. */
+  readonly startAfterEvents?: number | undefined;
+  /** The account maps of every host of the stage (RAW logs): for the rows, and the findings of the reports. */
+  readonly accounts?: AccountMaps | undefined;
+  /** Make each batch's report too: the run's alert rules, and the samples wanted when a batch is made. */
+  readonly report?: { readonly alerts: readonly AlertRule[]; wanted(): number } | undefined;
   /** Events per batch. */
   readonly batchEvents?: number | undefined;
 }
@@ -39,119 +51,164 @@ const WORKER_URL = new URL('./row-worker.js', import.meta.url);
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
 
 /**
- * Batches a worker may hold. Deep enough that the worker keeps busy while the main thread does a batch of its
+ * Batches a worker may hold. Deep enough that the worker keeps busy while the owning thread does a batch of its
  * own; every batch out is memory held.
  */
 const PER_WORKER = 4;
-/** Batches done by the main thread and waiting for an earlier worker batch before they can be written. */
+/** Batches done by the owning thread and waiting for an earlier worker batch before they can be delivered. */
 const MAX_WAITING = 4;
 /**
- * A batch with more line text than this is done on the main thread (one event may have 4096 lines of 64 KiB):
+ * A batch with more line text than this is done on the owning thread (one event may have 4096 lines of 64 KiB):
  * a worker's heap is small, and only ever holds small batches.
  */
 const MAX_BATCH_CHARS = 1024 * 1024;
+/** Beyond this many row workers the owning thread (read, tokenize, reassemble) is the bottleneck. */
+const MAX_WORKERS = 3;
 
 /** Whether the compiled worker is there (it is not when the sources run untranspiled, as under a test runner). */
 export function rowWorkersAvailable(): boolean {
   return WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(WORKER_URL));
 }
 
-/** Events → their CSV rows, each ending in CRLF, as CsvWriter writes them. */
-export function rowsCsv(events: readonly AuditEvent[], ctx: InterpretContext): string {
-  const cells = cellsOf(EVENT_COLUMNS);
-  const rows = events.map((e) => cells(buildRow(e, ctx)));
-  return rows.length === 0 ? '' : `${serialiseRows(rows)}\r\n`;
+/**
+ * Row workers worth starting for a large input: one per CPU besides the owning thread's (which builds rows too
+ * when the workers are busy), up to MAX_WORKERS; none on one CPU or when the workers cannot run.
+ * `AUDITSWEEP_PARSE_WORKERS` overrides the choice (0: everything on the owning thread), for benchmarks and tests:
+ * `forced` is then true.
+ */
+export function rowWorkerCount(): { workers: number; forced: boolean } {
+  if (!rowWorkersAvailable()) return { workers: 0, forced: false };
+  const forced = process.env.AUDITSWEEP_PARSE_WORKERS;
+  if (forced !== undefined && /^\d+$/.test(forced))
+    return { workers: Math.min(Number(forced), 64), forced: true };
+  const cpus = availableParallelism();
+  return { workers: cpus < 2 ? 0 : Math.min(cpus - 1, MAX_WORKERS), forced: false };
+}
+
+/** One host's way into the row stage: `add(event)` in the parser's order, `end()` once. */
+export class RowLane {
+  /** @internal */ batch: AuditEvent[] = [];
+  /** @internal Batches made and not yet delivered. */ outstanding = 0;
+  /** @internal */ ended = false;
+
+  /** @internal Made by {@link RowWorkers.lane}. */
+  constructor(
+    readonly host: string,
+    /** @internal */ readonly deliver: (result: BatchResult) => void,
+    private readonly stage: RowWorkers,
+  ) {}
+
+  /** Queues one event (its records must come from the tokenizer: their lines are what a worker gets). */
+  add(event: AuditEvent): void {
+    this.batch.push(event);
+    this.stage.queued(this);
+  }
+
+  /**
+   * Sends the last batch and resolves once every batch of the lane is delivered; rejects with what went wrong in
+   * a worker. Nothing comes through the lane afterwards.
+   */
+  async end(): Promise<void> {
+    this.ended = true;
+    this.stage.dispatch(this);
+    await this.stage.settled(this);
+  }
 }
 
 export class RowWorkers {
   private readonly pool: Worker[] = [];
   private readonly batchEvents: number;
-  private readonly ctx: InterpretContext;
+  private readonly reporter: BatchReporter | undefined;
   /** Batches each worker holds. */
   private readonly load: number[] = [];
   private sent = 0;
-  private written = 0;
-  private readonly done = new Map<number, string | Buffer>();
+  private delivered = 0;
+  /** Lanes of the batches made and not yet delivered, by batch number. */
+  private readonly lanes = new Map<number, RowLane>();
+  private readonly done = new Map<number, BatchResult>();
   private failure: Error | undefined;
-  private wake: (() => void) | undefined;
+  private waiters: (() => void)[] = [];
   private closed = false;
-  private batch: AuditEvent[] = [];
+  private events = 0;
+  private toStart: number;
+  private readonly startAfter: number;
 
-  constructor(
-    private readonly out: Writable,
-    ctx: InterpretContext,
-    options: RowWorkerOptions,
-  ) {
-    this.ctx = ctx;
+  constructor(private readonly options: RowStageOptions) {
     this.batchEvents = options.batchEvents ?? 100;
-    const workerData: RowWorkerData = { role: ROLE, ctx: { host: ctx.host, accounts: ctx.accounts } };
-    for (let i = 0; i < options.workers; i++) {
-      const worker = new Worker(WORKER_URL, { workerData, resourceLimits: WORKER_LIMITS });
-      worker.on('message', (result: RowResult) => {
-        this.load[i]!--;
-        this.finished(result.seq, result.csv);
-      });
-      worker.on('error', (err) => this.fail(err));
-      worker.on('exit', (code) => {
-        if (!this.closed) this.fail(new Error(`a row worker stopped (exit code ${code})`));
-      });
-      this.pool.push(worker);
-      this.load.push(0);
-    }
-    out.write(headerText(EVENT_COLUMNS, options.bom));
+    this.toStart = options.workers;
+    this.startAfter = options.startAfterEvents ?? 0;
+    const report = options.report;
+    this.reporter =
+      report === undefined
+        ? undefined
+        : new BatchReporter({ accounts: options.accounts, alerts: report.alerts });
+    if (this.startAfter <= 0) this.start();
   }
 
-  /** Queues one event (its records must come from the tokenizer: their lines are what a worker gets). */
-  add(event: AuditEvent): void {
-    this.batch.push(event);
-    if (this.batch.length >= this.batchEvents) this.dispatch();
+  /** Worker threads running. */
+  get workers(): number {
+    return this.pool.length;
   }
 
-  /** Waits while too many batches are out or the destination is full; throws what went wrong in a worker. */
+  /** A lane for `host`'s events; `deliver` receives its batches' results in order. */
+  lane(host: string, deliver: (result: BatchResult) => void): RowLane {
+    return new RowLane(host, deliver, this);
+  }
+
+  /** Waits while too many batches are out; throws what went wrong in a worker. */
   async drain(): Promise<void> {
     while (
-      this.sent - this.written > this.pool.length * PER_WORKER + MAX_WAITING &&
+      this.sent - this.delivered > this.pool.length * PER_WORKER + MAX_WAITING &&
       this.failure === undefined
-    )
-      await this.nextResult();
+    ) {
+      await this.progress();
+    }
     if (this.failure !== undefined) throw this.failure;
-    if (this.out.writableNeedDrain) await once(this.out, 'drain');
   }
 
-  /** Sends the last batch, writes every result, stops the workers and ends the destination. */
+  /** Waits for every batch made so far (end every lane first), then stops the workers. */
   async close(): Promise<void> {
-    this.dispatch();
     try {
-      while (this.written < this.sent && this.failure === undefined) await this.nextResult();
+      while (this.delivered < this.sent && this.failure === undefined) await this.progress();
       if (this.failure !== undefined) throw this.failure;
     } finally {
       await this.stop();
     }
-    this.out.end();
-    if (!this.out.writableFinished) await once(this.out, 'finish');
   }
 
-  /** Stops the workers without writing anything more (after an error elsewhere). */
+  /** Stops the workers without delivering anything more (after an error elsewhere). */
   async stop(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.pool.map((w) => w.terminate()));
+    const pool = this.pool.splice(0);
+    await Promise.all(pool.map((w) => w.terminate()));
   }
 
-  /** The current batch → the least loaded worker with room, or the main thread when there is none. */
-  private dispatch(): void {
-    const events = this.batch;
+  /** @internal An event was queued on `lane`. */
+  queued(lane: RowLane): void {
+    if (lane.ended) throw new Error(`events of ${lane.host} after the end of its lane`);
+    this.events++;
+    if (this.toStart > 0 && this.events >= this.startAfter) this.start();
+    if (lane.batch.length >= this.batchEvents) this.dispatch(lane);
+  }
+
+  /** @internal The lane's current batch → the least loaded worker with room, or this thread when there is none. */
+  dispatch(lane: RowLane): void {
+    const events = lane.batch;
     if (events.length === 0) return;
-    this.batch = [];
+    lane.batch = [];
     const seq = this.sent++;
+    lane.outstanding++;
+    this.lanes.set(seq, lane);
+    const wanted = this.options.report?.wanted() ?? 0;
     let target = -1;
     for (let i = 0; i < this.pool.length; i++) {
       if (this.load[i]! < PER_WORKER && (target < 0 || this.load[i]! < this.load[target]!)) target = i;
     }
-    const packed = target < 0 || lineChars(events) > MAX_BATCH_CHARS ? undefined : pack(seq, events);
+    const packed =
+      target < 0 || lineChars(events) > MAX_BATCH_CHARS ? undefined : pack(seq, lane.host, wanted, events);
     if (packed === undefined) {
-      // Encoded now: the text is made of the cells, which are slices of the decoded log, and would keep all of it
-      // alive while the batch waits for the batches before it.
-      this.finished(seq, Buffer.from(rowsCsv(events, this.ctx)));
+      const ctx = { host: lane.host, accounts: this.options.accounts };
+      this.finished(seq, batchResult(events, ctx, this.reporter, wanted), true);
       return;
     }
     this.load[target]!++;
@@ -161,13 +218,60 @@ export class RowWorkers {
     ]);
   }
 
-  private finished(seq: number, csv: string | Buffer): void {
-    this.done.set(seq, csv);
-    // Write in batch order: a batch that is done early waits for the ones before it.
-    for (let next = this.done.get(this.written); next !== undefined; next = this.done.get(this.written)) {
-      this.done.delete(this.written);
-      this.written++;
-      if (next.length > 0) this.out.write(next);
+  /** @internal Resolves once every batch of `lane` is delivered. */
+  async settled(lane: RowLane): Promise<void> {
+    while (lane.outstanding > 0 && this.failure === undefined) await this.progress();
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private start(): void {
+    const n = this.toStart;
+    this.toStart = 0;
+    if (this.closed) return;
+    const workerData: RowWorkerData = {
+      role: ROLE,
+      accounts: this.options.accounts,
+      report: this.options.report === undefined ? undefined : { alerts: this.options.report.alerts },
+    };
+    for (let i = 0; i < n; i++) {
+      const worker = new Worker(WORKER_URL, { workerData, resourceLimits: WORKER_LIMITS });
+      const index = this.pool.length;
+      worker.on('message', (message: RowResult) => {
+        this.load[index]!--;
+        this.finished(message.seq, message.result, false);
+      });
+      worker.on('error', (err) => this.fail(err));
+      worker.on('exit', (code) => {
+        if (!this.closed) this.fail(new Error(`a row worker stopped (exit code ${code})`));
+      });
+      this.pool.push(worker);
+      this.load.push(0);
+    }
+  }
+
+  private finished(seq: number, result: BatchResult, here: boolean): void {
+    if (here && seq !== this.delivered) {
+      // Waits for the batches before it: encoded now, since the text is made of the cells, which are slices of the
+      // decoded log, and would keep all of it alive meanwhile.
+      result = {
+        events: result.events,
+        csv: typeof result.csv === 'string' ? Buffer.from(result.csv) : result.csv,
+        report: result.report === undefined ? undefined : detachBatchReport(result.report),
+      };
+    }
+    this.done.set(seq, result);
+    // Deliver in batch order: a batch that is done early waits for the ones before it.
+    for (let next = this.done.get(this.delivered); next !== undefined; next = this.done.get(this.delivered)) {
+      const lane = this.lanes.get(this.delivered)!;
+      this.done.delete(this.delivered);
+      this.lanes.delete(this.delivered);
+      this.delivered++;
+      lane.outstanding--;
+      try {
+        lane.deliver(next);
+      } catch (err) {
+        this.fail(err instanceof Error ? err : new Error(String(err)));
+      }
     }
     this.wakeUp();
   }
@@ -178,14 +282,15 @@ export class RowWorkers {
   }
 
   private wakeUp(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
   }
 
-  private nextResult(): Promise<void> {
+  /** Resolves at the next delivery or failure. */
+  private progress(): Promise<void> {
     return new Promise((resolve) => {
-      this.wake = resolve;
+      this.waiters.push(resolve);
     });
   }
 }
@@ -197,8 +302,16 @@ function lineChars(events: readonly AuditEvent[]): number {
   return n;
 }
 
-/** Events → a batch for a worker: their lines, field positions and grouping; undefined when a record has no line. */
-export function pack(seq: number, events: readonly AuditEvent[]): RowBatch | undefined {
+/**
+ * `host`'s events → a batch for a worker: their lines, field positions and grouping; undefined when a record has no
+ * line.
+ */
+export function pack(
+  seq: number,
+  host: string,
+  wanted: number,
+  events: readonly AuditEvent[],
+): RowBatch | undefined {
   const files: string[] = [];
   let lastFile = '';
   let lastIndex = -1;
@@ -244,5 +357,5 @@ export function pack(seq: number, events: readonly AuditEvent[]): RowBatch | und
     }
   }
   // Each line ends in LF, the last one included.
-  return { seq, files, lines: `${lines.join('\n')}\n`, shape, spans };
+  return { seq, host, wanted, files, lines: `${lines.join('\n')}\n`, shape, spans };
 }

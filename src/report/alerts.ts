@@ -27,16 +27,13 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { closest } from '../inventory/did-you-mean.js';
 import { parseYamlSource, type YamlPath } from '../inventory/yaml-source.js';
-import { FINDING_KINDS, type Finding } from './findings.js';
-import type { ReportAlert } from './html.js';
+import { FINDING_KINDS } from './findings.js';
 
 export const ALERT_SEVERITIES = ['high', 'medium', 'low'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 
 /** Columns a rule may group by. Per-host counting is `scope: host`, not a group. */
 export const ALERT_GROUP_BY = ['account', 'address', 'key'] as const;
-/** Finding columns (FINDING_BASE_COLUMNS) a rule may filter on. */
-export const ALERT_FILTER_COLUMNS = ['host', 'account', 'address', 'key', 'event_type', 'result'] as const;
 
 const filterValue = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
@@ -90,31 +87,6 @@ export const alertsFileSchema = z.strictObject({ rules: alertRulesSchema });
 
 export type AlertRuleInput = z.input<typeof ruleSchema>;
 export type AlertRule = z.output<typeof ruleSchema>;
-
-/**
- * The rules used when none are given (no `--alerts FILE`). An alerts file replaces them all; `rules: []` turns
- * alerts off.
- */
-export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [
-  {
-    name: 'brute-force',
-    severity: 'high',
-    description: 'more than 10 failed logins or authentications from one address on one host',
-    when: { finding: 'auth-failures', group_by: 'address', count_over: 10 },
-  },
-  {
-    name: 'sudoers-changed',
-    severity: 'high',
-    description: 'a file watched with the CIS key `scope` (/etc/sudoers, /etc/sudoers.d) was changed',
-    when: { finding: 'watched-files', key: 'scope' },
-  },
-  {
-    name: 'root-login',
-    severity: 'medium',
-    description: 'a login as root',
-    when: { finding: 'logins', account: 'root' },
-  },
-];
 
 /** A problem with a rule file: where, which key, what is wrong and how to fix it. */
 export interface AlertRuleIssue {
@@ -320,184 +292,15 @@ export async function loadAlertRules(
   return parseAlertRules(text, file);
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Evaluation
-
-/** A fired alert as the report, the mail and the manifest show it. */
-export interface FiredAlert extends ReportAlert {
-  /** Matching findings counted in the groups that fired. */
-  readonly findings: number;
-  /** Hosts of the groups that fired (at most MAX_HOSTS_NAMED per group). */
-  readonly hosts: readonly string[];
-}
-
-export interface AlertEvaluatorOptions {
-  /** Distinct groups (host × group_by value) counted per rule; findings of further groups are not counted. */
-  readonly maxGroups?: number;
-  /** Groups named in an alert's message. */
-  readonly maxListed?: number;
-}
-
-export const DEFAULT_MAX_GROUPS = 10_000;
-const DEFAULT_MAX_LISTED = 5;
-const MAX_HOSTS_NAMED = 5;
-
-interface Tally {
-  count: number;
-  readonly value: string;
-  readonly hosts: string[];
-  moreHosts: boolean;
-  firstTime: string;
-  firstSerial: string;
-  firstHost: string;
-}
-
-interface RuleState {
-  readonly rule: AlertRule;
-  readonly filters: readonly { column: string; values: ReadonlySet<string> }[];
-  readonly groups: Map<string, Tally>;
-  /** Matching findings not counted because the group cap was reached. */
-  uncounted: number;
-}
-
-function asSet(v: string | readonly string[] | undefined): ReadonlySet<string> | undefined {
-  if (v === undefined) return undefined;
-  return new Set(typeof v === 'string' ? [v] : v);
-}
-
-function matches(column: string, cell: string, values: ReadonlySet<string>): boolean {
-  if (values.has(cell)) return true;
-  // A row's keys are comma-joined (`modules,T1547.006`); any one of them matches.
-  return column === 'key' && cell.includes(',') && cell.split(',').some((k) => values.has(k));
-}
-
-/** `watched-files with key scope`, `logins with account root`. */
-function describeWhen(rule: AlertRule): string {
-  const w = rule.when;
-  const parts: string[] = [];
-  for (const column of ALERT_FILTER_COLUMNS) {
-    const v = w[column];
-    if (v !== undefined) parts.push(`${column} ${typeof v === 'string' ? v : v.join('|')}`);
-  }
-  return `${w.finding}${parts.length > 0 ? ` with ${parts.join(', ')}` : ''}`;
-}
-
-/**
- * Evaluates rules over findings as they stream by: `add(finding)` for each, `alerts()` at the end. Memory is
- * bounded by `maxGroups` per rule; findings of groups past the cap are counted as uncounted and the alert (or a
- * warning) says so.
- */
-export class AlertEvaluator {
-  private readonly states: RuleState[];
-  private readonly maxGroups: number;
-  private readonly maxListed: number;
-
-  constructor(rules: readonly AlertRule[], options: AlertEvaluatorOptions = {}) {
-    this.maxGroups = options.maxGroups ?? DEFAULT_MAX_GROUPS;
-    this.maxListed = options.maxListed ?? DEFAULT_MAX_LISTED;
-    this.states = rules.map((rule) => ({
-      rule,
-      filters: ALERT_FILTER_COLUMNS.flatMap((column) => {
-        const values = asSet(rule.when[column]);
-        return values ? [{ column, values }] : [];
-      }),
-      groups: new Map(),
-      uncounted: 0,
-    }));
-  }
-
-  /** Offers one finding to every rule. */
-  add(finding: Finding): void {
-    for (const s of this.states) {
-      const w = s.rule.when;
-      if (w.finding !== finding.kind) continue;
-      const row = finding.row;
-      if (!s.filters.every((f) => matches(f.column, row[f.column] ?? '', f.values))) continue;
-      const value = w.group_by === undefined ? '' : (row[w.group_by] ?? '');
-      if (w.group_by !== undefined && value === '') continue;
-      const host = row.host ?? '';
-      const id = w.scope === 'fleet' ? value : `${host}\u0000${value}`;
-      const time = row.time ?? '';
-      let t = s.groups.get(id);
-      if (t === undefined) {
-        if (s.groups.size >= this.maxGroups) {
-          s.uncounted++;
-          continue;
-        }
-        t = {
-          count: 0,
-          value,
-          hosts: [host],
-          moreHosts: false,
-          firstTime: time,
-          firstSerial: row.serial ?? '',
-          firstHost: host,
-        };
-        s.groups.set(id, t);
-      } else if (!t.hosts.includes(host)) {
-        if (t.hosts.length < MAX_HOSTS_NAMED) t.hosts.push(host);
-        else t.moreHosts = true;
-      }
-      t.count++;
-      // Hosts stream concurrently: keep the earliest (ISO times sort as strings).
-      if (time !== '' && (t.firstTime === '' || time < t.firstTime)) {
-        t.firstTime = time;
-        t.firstSerial = row.serial ?? '';
-        t.firstHost = host;
-      }
-    }
-  }
-
-  /** The alerts that fired, one per rule, in rule order. */
-  alerts(): FiredAlert[] {
-    const out: FiredAlert[] = [];
-    for (const s of this.states) {
-      const over = s.rule.when.count_over ?? 0;
-      const fired = [...s.groups.values()]
-        .filter((t) => t.count > over)
-        .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
-      if (fired.length === 0) continue;
-      out.push({
-        rule: s.rule.name,
-        severity: s.rule.severity,
-        message: this.message(s, fired, over),
-        findings: fired.reduce((n, t) => n + t.count, 0),
-        hosts: [...new Set(fired.flatMap((t) => t.hosts))].sort(),
-      });
-    }
-    return out;
-  }
-
-  /** Rules whose group cap was reached (their counts are lower bounds). */
-  warnings(): string[] {
-    return this.states
-      .filter((s) => s.uncounted > 0)
-      .map(
-        (s) =>
-          `alert rule ${s.rule.name}: more than ${this.maxGroups} distinct groups; ${s.uncounted} matching findings were not counted`,
-      );
-  }
-
-  private message(s: RuleState, fired: readonly Tally[], over: number): string {
-    const w = s.rule.when;
-    const per = w.scope === 'fleet' ? 'across the fleet' : 'on one host';
-    const what = describeWhen(s.rule);
-    let head: string;
-    if (over === 0) head = w.group_by === undefined ? what : `${what}, by ${w.group_by}`;
-    else if (w.group_by === undefined) head = `more than ${over} ${what} ${per}`;
-    else head = `more than ${over} ${what} from one ${w.group_by} ${per}`;
-    const items = fired.slice(0, this.maxListed).map((t) => {
-      const hosts = `${t.hosts.join(', ')}${t.moreHosts ? ', …' : ''}`;
-      const where = w.group_by === undefined ? hosts : `${t.value} on ${hosts}`;
-      const first =
-        t.firstTime === ''
-          ? ''
-          : `, first ${t.firstTime}${t.firstSerial ? ` serial ${t.firstSerial}` : ''}${w.scope === 'fleet' && t.hosts.length > 1 ? ` on ${t.firstHost}` : ''}`;
-      return `${where}: ${t.count}${first}`;
-    });
-    const more = fired.length > this.maxListed ? `; +${fired.length - this.maxListed} more` : '';
-    const capped =
-      s.uncounted > 0 ? ` (${s.uncounted} further findings not counted: too many distinct groups)` : '';
-    return `${head}: ${items.join('; ')}${more}${capped}`;
-  }
-}
+// Evaluation and the built-in rules live in alert-evaluator.ts, which the parse thread and row workers load
+// without zod.
+export {
+  ALERT_FILTER_COLUMNS,
+  AlertEvaluator,
+  type AlertEvaluatorOptions,
+  AlertTallier,
+  type AlertTally,
+  DEFAULT_ALERT_RULES,
+  DEFAULT_MAX_GROUPS,
+  type FiredAlert,
+} from './alert-evaluator.js';

@@ -242,6 +242,14 @@ function collect(p: PartFacts): void {
   }
 }
 
+/** Another visitor of the same walk over the parts (classifyFindings' `alsoVisit`). */
+let also: ((part: PartFacts) => void) | undefined;
+
+function collectAlso(p: PartFacts): void {
+  also!(p);
+  collect(p);
+}
+
 /** A value that says something: not missing, empty, '?' or '(none)'. */
 function meaningful(v: string | undefined): v is string {
   return v !== undefined && v !== '' && v !== '?' && v !== '(none)';
@@ -377,12 +385,26 @@ function findingRow(
 /**
  * The findings of one parsed event: for each kind it is one of, the row for that kind's CSV (at most one per
  * kind). Pure; most events are none, at the cost of a walk over their records' types and a few field reads.
- * `accounts` (the host's, for RAW logs) names the account of an account change logged by id only.
+ * `accounts` (the host's, for RAW logs) names the account of an account change logged by id only. `alsoVisit`
+ * sees every part of the same walk (SummaryAccumulator.visitPart), so that one walk serves both.
  */
-export function classifyFindings(parsed: ParsedEvent, accounts?: AccountMaps): Finding[] {
+export function classifyFindings(
+  parsed: ParsedEvent,
+  accounts?: AccountMaps,
+  alsoVisit?: (part: PartFacts) => void,
+): Finding[] {
   const { event, row } = parsed;
   hits = [];
-  scanParts(event, collect);
+  if (alsoVisit === undefined) {
+    scanParts(event, collect);
+  } else {
+    also = alsoVisit;
+    try {
+      scanParts(event, collectAlso);
+    } finally {
+      also = undefined;
+    }
+  }
   if (hits.length === 0) return [];
   const found = hits;
   hits = [];
@@ -581,14 +603,23 @@ export class AuthFailureTops {
   /** Counts a finding if it is an auth failure; an empty address or account is not counted in that list. */
   add(finding: Finding): void {
     if (finding.kind !== 'auth-failures') return;
-    const host = finding.row.host ?? '';
+    this.count(finding.row.host ?? '', finding.row.address ?? '', finding.row.account ?? '');
+  }
+
+  /**
+   * Counts `host`'s auth failures given as [address, account, address, account, …] in the order of their
+   * findings (a row worker's batch): the same as `add` of each, one by one (a sketch's counts depend on the order).
+   */
+  addPairs(host: string, pairs: readonly string[]): void {
+    for (let i = 0; i + 1 < pairs.length; i += 2) this.count(host, pairs[i]!, pairs[i + 1]!);
+  }
+
+  private count(host: string, address: string, account: string): void {
     let tops = this.hosts.get(host);
     if (tops === undefined) {
       tops = { address: new TopN(this.perHost), account: new TopN(this.perHost) };
       this.hosts.set(host, tops);
     }
-    const address = finding.row.address ?? '';
-    const account = finding.row.account ?? '';
     if (address !== '') {
       tops.address.add(address);
       this.fleetTops.address.add(address);

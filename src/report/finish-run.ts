@@ -12,9 +12,8 @@ import type { TimeWindow } from '../config/window.js';
 import { SweepError } from '../errors.js';
 import type { HostSelection } from '../inventory/index.js';
 import type { HostOutcome, ParseCounters } from '../types.js';
-import type { AlertEvaluator, FiredAlert } from './alerts.js';
+import type { FiredAlert } from './alert-evaluator.js';
 import { REPORT_HTML_FILE, renderReportHtml } from './html.js';
-import type { FindingDigest } from './html-findings.js';
 import {
   MANIFEST_FILE,
   type Manifest,
@@ -22,7 +21,6 @@ import {
   readToolVersion,
   writeManifest,
 } from './manifest.js';
-import type { TimelineAccumulator } from './timeline.js';
 import type { ReportSet, ReportSetResult } from './write-reports.js';
 
 export interface RunReportsInput {
@@ -35,10 +33,6 @@ export interface RunReportsInput {
   readonly hosts: readonly HostOutcome[];
   /** Every host's sink finished. */
   readonly reportSet: ReportSet;
-  /** The observers the report set fed (ReportSetOptions.observe). */
-  readonly timeline: TimelineAccumulator;
-  readonly digest: FindingDigest;
-  readonly alerts: AlertEvaluator;
   readonly counters: ParseCounters;
   /** Warnings every report carries; the alert evaluator's are added. */
   readonly warnings: readonly string[];
@@ -85,14 +79,15 @@ export async function writeRunReports(input: RunReportsInput): Promise<RunReport
   const written: string[] = [];
   const rows = new Map(input.rows);
   const reportSet = await input.reportSet.finish(input.hosts);
+  const { alerts: evaluator, digest, timeline } = input.reportSet;
   for (const f of reportSet.files) {
     written.push(f.path);
     rows.set(f.name, f.rows);
   }
 
-  const alerts = input.alerts.alerts();
+  const alerts = evaluator.alerts();
   // A rule whose group cap was reached has counted too little: every report says so.
-  const warnings = [...new Set([...input.warnings, ...input.alerts.warnings()])];
+  const warnings = [...new Set([...input.warnings, ...evaluator.warnings()])];
   const window = {
     ...(input.window.since === undefined ? {} : { since: new Date(input.window.since) }),
     ...(input.window.until === undefined ? {} : { until: new Date(input.window.until) }),
@@ -109,9 +104,9 @@ export async function writeRunReports(input: RunReportsInput): Promise<RunReport
       alerts,
       hosts: input.hosts,
       summary: reportSet.summaryRows,
-      findings: input.digest.sections(),
+      findings: digest.sections(),
       authFailureTops: reportSet.authFailureTops,
-      timeline: input.timeline.result(),
+      timeline: timeline.result(),
     }),
     { flag: 'wx' },
   );

@@ -43,6 +43,44 @@ export class FindingDigest {
     if (sample.length < this.sampleRows) sample.push(finding.row);
   }
 
+  /**
+   * Adds a batch's findings: `counts` per kind (FINDING_KINDS order) and, for the kinds whose sample was not full
+   * when the batch was made ({@link wanted}), the batch's first rows as cells in FINDING_COLUMNS order.
+   * Batches added in the order of their findings give what `add` gives finding by finding.
+   */
+  addBatch(counts: readonly number[], samples: readonly (readonly (readonly string[])[] | null)[]): void {
+    FINDING_KINDS.forEach((kind, k) => {
+      const n = counts[k] ?? 0;
+      if (n === 0) return;
+      this.counts.set(kind, (this.counts.get(kind) ?? 0) + n);
+      let sample = this.samples.get(kind);
+      if (sample === undefined) {
+        sample = [];
+        this.samples.set(kind, sample);
+      }
+      const rows = samples[k];
+      if (rows === null || rows === undefined) return;
+      const columns = FINDING_COLUMNS[kind];
+      for (const cells of rows) {
+        if (sample.length >= this.sampleRows) break;
+        const row: FindingRow = {};
+        columns.forEach((c, i) => {
+          row[c] = cells[i] ?? '';
+        });
+        sample.push(row);
+      }
+    });
+  }
+
+  /** Bit k set: the sample of FINDING_KINDS[k] still wants rows. A batch made now carries rows of those kinds. */
+  wanted(): number {
+    let mask = 0;
+    FINDING_KINDS.forEach((kind, k) => {
+      if ((this.samples.get(kind)?.length ?? 0) < this.sampleRows) mask |= 1 << k;
+    });
+    return mask;
+  }
+
   sections(): FindingSection[] {
     return FINDING_KINDS.map((kind) => ({
       kind,

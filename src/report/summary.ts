@@ -92,6 +92,11 @@ class DistinctCount {
     if (other.capped) this.capped = true;
   }
 
+  /** The values kept, in the order they were first added. */
+  values(): string[] {
+    return [...this.seen];
+  }
+
   /** Whether values were left out. */
   get isCapped(): boolean {
     return this.capped;
@@ -134,6 +139,40 @@ class Totals {
   time(t: number): void {
     if (!(t >= this.first)) this.first = t;
     if (!(t <= this.last)) this.last = t;
+  }
+
+  /** The counters (not the times or the distinct sets), in a fixed order: a SummaryDelta's `counts`. */
+  counts(): number[] {
+    return [
+      this.events,
+      this.logins,
+      this.failedLogins,
+      this.authentications,
+      this.failedAuthentications,
+      this.accountChanges,
+      this.configChanges,
+      this.failedSyscalls,
+      this.anomalies,
+      this.macEvents,
+      this.avcs,
+      this.failedEvents,
+    ];
+  }
+
+  /** Adds counters given in the order of `counts()`. */
+  addCounts(c: readonly number[]): void {
+    this.events += c[0] ?? 0;
+    this.logins += c[1] ?? 0;
+    this.failedLogins += c[2] ?? 0;
+    this.authentications += c[3] ?? 0;
+    this.failedAuthentications += c[4] ?? 0;
+    this.accountChanges += c[5] ?? 0;
+    this.configChanges += c[6] ?? 0;
+    this.failedSyscalls += c[7] ?? 0;
+    this.anomalies += c[8] ?? 0;
+    this.macEvents += c[9] ?? 0;
+    this.avcs += c[10] ?? 0;
+    this.failedEvents += c[11] ?? 0;
   }
 
   /** Adds the counters (not the distinct sets) of `other`. */
@@ -185,6 +224,20 @@ function has(flags: number, flag: number): number {
   return (flags & flag) === 0 ? 0 : 1;
 }
 
+/**
+ * What a batch of one host's events adds to summary.csv (SummaryAccumulator.delta, addDelta): plain data, so that
+ * it crosses threads. The distinct values are all the batch's, in the order they were first seen.
+ */
+export interface SummaryDelta {
+  /** The counters, in the order of Totals.counts(). */
+  readonly counts: readonly number[];
+  /** Earliest and latest event time, epoch ms (NaN without events). */
+  readonly first: number;
+  readonly last: number;
+  readonly executables: readonly string[];
+  readonly keys: readonly string[];
+}
+
 export interface SummaryOptions {
   /** Distinct executables / keys kept per host and for the fleet (DEFAULT_DISTINCT_CAP). */
   readonly distinctCap?: number | undefined;
@@ -203,7 +256,11 @@ export class SummaryAccumulator {
   private lastHost: string | undefined;
   private current: Totals | undefined;
   private eventFailed = false;
-  private readonly visit = (part: PartFacts): void => this.countPart(part);
+  /**
+   * Counts one aureport part of the event begun with {@link startEvent}: for a caller that walks the parts itself
+   * (scanParts), to share the walk with classifyFindings.
+   */
+  readonly visitPart = (part: PartFacts): void => this.countPart(part);
 
   constructor(options: SummaryOptions = {}) {
     this.cap = options.distinctCap ?? DEFAULT_DISTINCT_CAP;
@@ -223,13 +280,23 @@ export class SummaryAccumulator {
 
   /** Counts one event of `host` (for callers that build rows elsewhere, e.g. on worker threads). */
   addEvent(host: string, event: AuditEvent): void {
+    this.startEvent(host, event);
+    scanParts(event, this.visitPart);
+    this.endEvent();
+  }
+
+  /** Begins counting one event of `host` whose parts the caller hands to {@link visitPart}, then {@link endEvent}. */
+  startEvent(host: string, event: AuditEvent): void {
     const totals = this.totals(host);
     this.current = totals;
     totals.events++;
     totals.time(event.sec * 1000 + event.ms);
     this.eventFailed = false;
-    scanParts(event, this.visit);
-    if (this.eventFailed) totals.failedEvents++;
+  }
+
+  /** Ends the event begun with {@link startEvent}. */
+  endEvent(): void {
+    if (this.eventFailed) this.current!.failedEvents++;
   }
 
   /**
@@ -252,6 +319,37 @@ export class SummaryAccumulator {
     this.fleetKeys.merge(other.fleetKeys);
     this.lastHost = undefined;
     this.current = undefined;
+  }
+
+  /**
+   * What was counted of `host`, as a delta for {@link addDelta} (undefined when nothing was). Made on a row worker
+   * by an accumulator of one batch, with a cap of Infinity: the cap is applied where the delta is added.
+   */
+  delta(host: string): SummaryDelta | undefined {
+    const t = this.hosts.get(host);
+    if (t === undefined) return undefined;
+    return {
+      counts: t.counts(),
+      first: t.first,
+      last: t.last,
+      executables: t.executables.values(),
+      keys: t.keys.values(),
+    };
+  }
+
+  /**
+   * Adds a batch's delta to `host`'s counts. Deltas added in the order of their events count exactly what `add`
+   * counts event by event, the distinct caps included: a value joins the fleet's set when it is new to the host's.
+   */
+  addDelta(host: string, delta: SummaryDelta): void {
+    const totals = this.totals(host);
+    totals.addCounts(delta.counts);
+    if (!Number.isNaN(delta.first)) {
+      totals.time(delta.first);
+      totals.time(delta.last);
+    }
+    for (const exe of delta.executables) if (totals.executables.add(exe)) this.fleetExecutables.add(exe);
+    for (const key of delta.keys) if (totals.keys.add(key)) this.fleetKeys.add(key);
   }
 
   /** One row per host, sorted by host name, then the fleet row `(all)`. */

@@ -55,6 +55,56 @@ export interface TimelineData {
   readonly outOfRange: number;
 }
 
+/**
+ * What a batch of one host's events adds to the timeline (TimelineBatch → TimelineAccumulator.addDelta): plain
+ * data, so that it crosses threads.
+ */
+export interface TimelineDelta {
+  /** Day numbers (epoch ms / DAY_MS) in the order first seen, and the events of each. */
+  readonly days: readonly number[];
+  readonly dayEvents: readonly number[];
+  /** Hour numbers with failed events, and how many. */
+  readonly failedHours: readonly number[];
+  readonly hourFailures: readonly number[];
+  /** Events without a usable time. */
+  readonly untimed: number;
+}
+
+/** Collects a TimelineDelta, event by event (on a row worker). */
+export class TimelineBatch {
+  private days = new Map<number, number>();
+  private failed = new Map<number, number>();
+  private untimed = 0;
+
+  add(epochMs: number, failed: boolean): void {
+    if (!Number.isFinite(epochMs)) {
+      this.untimed++;
+      return;
+    }
+    const day = Math.floor(epochMs / DAY_MS);
+    this.days.set(day, (this.days.get(day) ?? 0) + 1);
+    if (failed) {
+      const hour = Math.floor(epochMs / HOUR_MS);
+      this.failed.set(hour, (this.failed.get(hour) ?? 0) + 1);
+    }
+  }
+
+  /** The delta since the last take. */
+  take(): TimelineDelta {
+    const delta: TimelineDelta = {
+      days: [...this.days.keys()],
+      dayEvents: [...this.days.values()],
+      failedHours: [...this.failed.keys()],
+      hourFailures: [...this.failed.values()],
+      untimed: this.untimed,
+    };
+    this.days = new Map();
+    this.failed = new Map();
+    this.untimed = 0;
+    return delta;
+  }
+}
+
 /** Whether an events.csv row is a failed event. */
 export function isFailedRow(row: { readonly result: string; readonly success: string }): boolean {
   return row.result === 'failed' || row.success === 'no';
@@ -105,6 +155,35 @@ export class TimelineAccumulator {
       const hour = Math.floor(epochMs / HOUR_MS);
       this.failedPerHour.set(hour, (this.failedPerHour.get(hour) ?? 0) + 1);
     }
+  }
+
+  /**
+   * Adds a batch's delta for `host`. Deltas added in the order of their events count exactly what `addTime`
+   * counts event by event: a day is kept or refused (past `maxDays`) when first seen, and a failure counts when its
+   * day is kept (an hour lies within one day).
+   */
+  addDelta(host: string, delta: TimelineDelta): void {
+    this.outOfRange += delta.untimed;
+    let kept = 0;
+    delta.days.forEach((day, i) => {
+      const n = delta.dayEvents[i] ?? 0;
+      let hosts = this.perDay.get(day);
+      if (hosts === undefined) {
+        if (this.perDay.size >= this.maxDays) {
+          this.outOfRange += n;
+          return;
+        }
+        hosts = new Map();
+        this.perDay.set(day, hosts);
+      }
+      hosts.set(host, (hosts.get(host) ?? 0) + n);
+      kept += n;
+    });
+    if (kept > 0) this.hostTotals.set(host, (this.hostTotals.get(host) ?? 0) + kept);
+    delta.failedHours.forEach((hour, i) => {
+      if (!this.perDay.has(Math.floor(hour / 24))) return;
+      this.failedPerHour.set(hour, (this.failedPerHour.get(hour) ?? 0) + (delta.hourFailures[i] ?? 0));
+    });
   }
 
   /** The chart data: days filled from the first to the last day seen (at most `maxDays` of them). */

@@ -7,7 +7,11 @@
  * the host ends, a failed host's spools and counts are dropped (nothing half-parsed of it reaches a report, as
  * for events.csv) and the others' are joined to the run. `ReportSet.finish` concatenates the kept spools in host
  * name order, so that rows are ordered by (host, time, serial), and writes each file atomically (`.partial`, then
- * rename).
+ * rename). The run-wide parts of report.html (timeline, finding samples, alerts) are fed as events stream by.
+ *
+ * A sink takes events one by one (`event`), or, from the row stage (parse/row-workers.ts), what a batch of events
+ * adds to the reports, made where the batch's rows were built (`addBatch`, report/batch-report.ts). Either way
+ * the events pass through the same BatchReporter, so the files are the same.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -17,6 +21,10 @@ import { pipeline } from 'node:stream/promises';
 import { SweepError } from '../errors.js';
 import { safeFileName } from '../file-name.js';
 import type { AccountMaps, HostOutcome, ParsedEvent } from '../types.js';
+import { AlertEvaluator } from './alert-evaluator.js';
+import type { AlertRule } from './alerts.js';
+import { type BatchReport, BatchReporter, type BatchReporterOptions } from './batch-report.js';
+import { CsvTextWriter } from './csv-text-writer.js';
 import { CsvWriter } from './csv-writer.js';
 import {
   AUTH_FAILURE_TOP_COLUMNS,
@@ -24,13 +32,12 @@ import {
   type AuthFailureTopRow,
   AuthFailureTops,
   type AuthFailureTopsOptions,
-  classifyFindings,
   FINDING_COLUMNS,
   FINDING_FILES,
   FINDING_KINDS,
-  type Finding,
   type FindingKind,
 } from './findings.js';
+import { FindingDigest } from './html-findings.js';
 import {
   FLEET_HOST,
   SUMMARY_COLUMNS,
@@ -38,6 +45,7 @@ import {
   type SummaryOptions,
   type SummaryRow,
 } from './summary.js';
+import { TimelineAccumulator } from './timeline.js';
 
 export const SUMMARY_FILE = 'summary.csv';
 
@@ -94,11 +102,8 @@ export interface ReportSetOptions {
   readonly topN?: number | undefined;
   readonly summary?: SummaryOptions | undefined;
   readonly tops?: AuthFailureTopsOptions | undefined;
-  /** Sees every event and finding as it streams by (report.html's timeline and samples). */
-  readonly observe?: {
-    event(host: string, parsed: ParsedEvent): void;
-    finding(finding: Finding): void;
-  };
+  /** Alert rules evaluated over the findings (default none; the sweep and parse pass DEFAULT_ALERT_RULES). */
+  readonly alerts?: readonly AlertRule[] | undefined;
 }
 
 /** A run id: UTC time to the second, sortable and safe as a folder name (`2026-11-23T080000Z`). */
@@ -233,15 +238,28 @@ interface KeptHost {
   readonly rows: Record<FindingKind, number>;
 }
 
+/** Events a sink's own reporter gathers before it adds them (HostReportSink.event). */
+const SINK_BATCH_EVENTS = 100;
+
+/** The run-wide parts of the report set that every host's batches feed (report.html's timeline, samples, alerts). */
+interface RunParts {
+  readonly timeline: TimelineAccumulator;
+  readonly digest: FindingDigest;
+  readonly alerts: AlertEvaluator;
+}
+
 /**
- * The report rows of one host while it is collected: `event(parsed)` per parsed event (in the parser's order),
- * `drain()` after each input chunk for backpressure, `finish(status)` once at the end.
+ * The report rows of one host while it is collected: `event(parsed)` per parsed event (in the parser's order) or
+ * `addBatch(report)` per batch of events from the row stage (in batch order), `drain()` after each input chunk for
+ * backpressure, `finish(status)` once at the end.
  */
 export class HostReportSink {
-  private readonly writers = new Map<FindingKind, CsvWriter<string>>();
+  private readonly writers = new Map<FindingKind, CsvTextWriter>();
   private readonly spools = new Map<FindingKind, string>();
   private readonly summary: SummaryAccumulator;
   private readonly tops: AuthFailureTops;
+  private reporter: BatchReporter | undefined;
+  private pending = 0;
   private finished = false;
 
   /** @internal Made by {@link ReportSet.openHost}. */
@@ -249,6 +267,7 @@ export class HostReportSink {
     readonly host: string,
     private readonly spoolBase: string,
     private readonly options: ReportSetOptions,
+    private readonly run: RunParts,
     private readonly onFinish: (sink: HostReportSink, kept: KeptHost | undefined) => void,
   ) {
     this.summary = new SummaryAccumulator(options.summary);
@@ -256,20 +275,46 @@ export class HostReportSink {
     this.tops = new AuthFailureTops(options.tops);
   }
 
-  /** Counts one event and spools its finding rows. */
+  /** Counts one event and spools its finding rows (in batches of SINK_BATCH_EVENTS). */
   event(parsed: ParsedEvent): void {
-    this.summary.add(this.host, parsed);
-    this.options.observe?.event(this.host, parsed);
-    const findings = classifyFindings(parsed, this.options.accounts);
-    for (const finding of findings) {
-      this.writer(finding.kind).add(finding.row);
-      this.tops.add(finding);
-      this.options.observe?.finding(finding);
+    if (this.reporter === undefined) {
+      this.reporter = new BatchReporter({
+        accounts: this.options.accounts,
+        alerts: this.options.alerts ?? [],
+      });
     }
+    if (this.pending === 0) this.reporter.begin(this.host, this.run.digest.wanted());
+    this.reporter.add(parsed);
+    if (++this.pending >= SINK_BATCH_EVENTS) this.flush();
+  }
+
+  /**
+   * Adds what a batch of this host's events adds to the reports (made by a BatchReporter with this set's
+   * `reporterOptions`, begun with this host and `samplesWanted()` at the time). Batches come in the order of
+   * their events.
+   */
+  addBatch(report: BatchReport): void {
+    if (this.finished) throw new SweepError('INTERNAL', `report rows of ${this.host} added after its end`);
+    // Events given one by one before come first.
+    this.flush();
+    this.apply(report);
+  }
+
+  private apply(report: BatchReport): void {
+    if (report.summary !== undefined) this.summary.addDelta(this.host, report.summary);
+    FINDING_KINDS.forEach((kind, k) => {
+      const n = report.findingRows[k] ?? 0;
+      if (n > 0) this.writer(kind).write(report.findingCsv[k]!, n);
+    });
+    this.tops.addPairs(this.host, report.authFailures);
+    this.run.timeline.addDelta(this.host, report.timeline);
+    this.run.digest.addBatch(report.findingRows, report.samples);
+    this.run.alerts.addTally(this.host, report.alerts);
   }
 
   /** Waits while a spool file is full. */
   async drain(): Promise<void> {
+    this.flush();
     for (const w of this.writers.values()) await w.drain();
   }
 
@@ -279,6 +324,7 @@ export class HostReportSink {
    */
   async finish(status: HostOutcome['status']): Promise<void> {
     if (this.finished) throw new SweepError('INTERNAL', `report rows of ${this.host} finished twice`);
+    this.flush();
     this.finished = true;
     const rows = emptyFindingCounts();
     for (const [kind, w] of this.writers) {
@@ -298,12 +344,19 @@ export class HostReportSink {
     return { summary: this.summary, tops: this.tops };
   }
 
-  private writer(kind: FindingKind): CsvWriter<string> {
+  /** Adds the events gathered by `event`. */
+  private flush(): void {
+    if (this.pending === 0 || this.reporter === undefined) return;
+    this.pending = 0;
+    this.apply(this.reporter.take());
+  }
+
+  private writer(kind: FindingKind): CsvTextWriter {
     let w = this.writers.get(kind);
     if (w === undefined) {
       // Opened on a host's first finding of a kind: most hosts have only a few kinds.
       const path = `${this.spoolBase}.${kind}.csv`;
-      w = new CsvWriter<string>(createWriteStream(path, { flags: 'wx' }), FINDING_COLUMNS[kind]);
+      w = new CsvTextWriter(createWriteStream(path, { flags: 'wx' }), FINDING_COLUMNS[kind]);
       this.writers.set(kind, w);
       this.spools.set(kind, path);
     }
@@ -317,6 +370,12 @@ export class HostReportSink {
  * findings-auth-failures-top.csv into the run folder.
  */
 export class ReportSet {
+  /** report.html's charts: every event of every host, as it streams by. */
+  readonly timeline = new TimelineAccumulator();
+  /** report.html's finding counts and samples. */
+  readonly digest = new FindingDigest();
+  /** The alert rules over every finding. */
+  readonly alerts: AlertEvaluator;
   private readonly summary: SummaryAccumulator;
   private readonly tops: AuthFailureTops;
   private readonly kept = new Map<string, KeptHost>();
@@ -327,6 +386,17 @@ export class ReportSet {
   constructor(private readonly options: ReportSetOptions) {
     this.summary = new SummaryAccumulator(options.summary);
     this.tops = new AuthFailureTops(options.tops);
+    this.alerts = new AlertEvaluator(options.alerts ?? []);
+  }
+
+  /** What a BatchReporter making batches for this set's sinks is made with (on a row worker, say). */
+  get reporterOptions(): BatchReporterOptions {
+    return { accounts: this.options.accounts, alerts: this.options.alerts ?? [] };
+  }
+
+  /** The `wanted` of a batch begun now (BatchReporter.begin): the kinds whose samples still want rows. */
+  samplesWanted(): number {
+    return this.digest.wanted();
   }
 
   /** The sink for `host`'s events. Each host is opened once. */
@@ -340,7 +410,7 @@ export class ReportSet {
       this.options.spoolDir,
       `${String(this.n++).padStart(5, '0')}-${safeFileName(host)}.findings`,
     );
-    return new HostReportSink(host, base, this.options, (sink, kept) => {
+    return new HostReportSink(host, base, this.options, this, (sink, kept) => {
       this.open.delete(host);
       if (kept === undefined) {
         this.dropped.add(host);

@@ -508,52 +508,65 @@ describe('auditsweep sweep: the scenarios of issue #3 against real sshd', () => 
     }, 60_000);
   }
 
-  it('cuts one host mid-transfer: it ends partial or failed, never ok, and six others collected two at a time are whole', async () => {
-    const out = join(dir, 'cut');
-    const { code, stderr } = await sweep([
-      '--hosts',
-      `big-cut,${CONCURRENCY_HOSTS.join(',')}`,
-      '--concurrency',
-      '2',
-      '--retries',
-      '0',
-      '--out',
-      out,
-    ]);
-    expect(code, stderr).toBe(1);
-    expect(proxy.cuts).toBeGreaterThanOrEqual(1);
-    const byHost = hostsCsv(out);
-    expect(Object.keys(byHost).sort()).toEqual(['big-cut', ...CONCURRENCY_HOSTS].sort());
-    const rows = readCsv(join(out, 'events.csv'));
-
-    const cut = byHost['big-cut']!;
-    expect(['partial', 'failed']).toContain(cut.outcome);
-    expect(['INTERRUPTED', 'PROTOCOL']).toContain(cut.code);
-    expect(Number(cut.bytes)).toBeLessThan(statSync(bigLog).size);
-    const cutRows = rows.filter((r) => r.host === 'big-cut');
-    const summary = Object.fromEntries(readCsv(join(out, 'summary.csv')).map((r) => [r.host, r]));
-    // A partial host's counts are kept, a failed one's are zero: summary.csv agrees with events.csv either way.
-    expect(summary['big-cut']!.events).toBe(String(cutRows.length));
-    if (cut.outcome === 'partial') {
-      expect(cut.message).toMatch(/collection stopped after \d+ bytes/);
-      expect(cutRows.length).toBe(Number(cut.events));
-      expect(cutRows.length).toBeGreaterThan(0);
-      // The rows kept are the first rows of a complete read, none made up of half an event.
-      const full = await localRows('big-cut', [bigLog]);
-      expect(cutRows.length).toBeLessThan(full.length);
-      expect(cutRows.map(withoutSource)).toEqual(full.slice(0, cutRows.length).map(withoutSource));
-    } else {
-      expect(cutRows).toEqual([]);
-    }
-
-    for (const [i, name] of CONCURRENCY_HOSTS.entries()) {
-      expect(byHost[name], name).toMatchObject({ outcome: 'ok', code: '', files: '1' });
-      const expected = await localRows(name, corpus(VARIANTS[i % VARIANTS.length]!, ['audit.log']));
-      expect(rows.filter((r) => r.host === name).map(withoutSource), name).toEqual(
-        expected.map(withoutSource),
+  // The rows are built on the main thread, or on row workers (forced: the sweep starts them only once it has enough
+  // events) that take batches of every host's events while the connections stream.
+  it.each([
+    ['the main thread', '0'],
+    ['two row workers', '2'],
+  ])(
+    'cuts one host mid-transfer: it ends partial or failed, never ok, and six others collected two at a time are whole (rows on %s)',
+    async (_, workers) => {
+      const out = join(dir, `cut-${workers}`);
+      const cutsBefore = proxy.cuts;
+      const { code, stderr } = await sweep(
+        [
+          '--hosts',
+          `big-cut,${CONCURRENCY_HOSTS.join(',')}`,
+          '--concurrency',
+          '2',
+          '--retries',
+          '0',
+          '--out',
+          out,
+        ],
+        { AUDITSWEEP_PARSE_WORKERS: workers },
       );
-      expect(summary[name]!.events, name).toBe(String(expected.length));
-    }
-    expect(summary['(all)']!.events).toBe(String(rows.length));
-  }, 60_000);
+      expect(code, stderr).toBe(1);
+      expect(proxy.cuts).toBeGreaterThan(cutsBefore);
+      const byHost = hostsCsv(out);
+      expect(Object.keys(byHost).sort()).toEqual(['big-cut', ...CONCURRENCY_HOSTS].sort());
+      const rows = readCsv(join(out, 'events.csv'));
+
+      const cut = byHost['big-cut']!;
+      expect(['partial', 'failed']).toContain(cut.outcome);
+      expect(['INTERRUPTED', 'PROTOCOL']).toContain(cut.code);
+      expect(Number(cut.bytes)).toBeLessThan(statSync(bigLog).size);
+      const cutRows = rows.filter((r) => r.host === 'big-cut');
+      const summary = Object.fromEntries(readCsv(join(out, 'summary.csv')).map((r) => [r.host, r]));
+      // A partial host's counts are kept, a failed one's are zero: summary.csv agrees with events.csv either way.
+      expect(summary['big-cut']!.events).toBe(String(cutRows.length));
+      if (cut.outcome === 'partial') {
+        expect(cut.message).toMatch(/collection stopped after \d+ bytes/);
+        expect(cutRows.length).toBe(Number(cut.events));
+        expect(cutRows.length).toBeGreaterThan(0);
+        // The rows kept are the first rows of a complete read, none made up of half an event.
+        const full = await localRows('big-cut', [bigLog]);
+        expect(cutRows.length).toBeLessThan(full.length);
+        expect(cutRows.map(withoutSource)).toEqual(full.slice(0, cutRows.length).map(withoutSource));
+      } else {
+        expect(cutRows).toEqual([]);
+      }
+
+      for (const [i, name] of CONCURRENCY_HOSTS.entries()) {
+        expect(byHost[name], name).toMatchObject({ outcome: 'ok', code: '', files: '1' });
+        const expected = await localRows(name, corpus(VARIANTS[i % VARIANTS.length]!, ['audit.log']));
+        expect(rows.filter((r) => r.host === name).map(withoutSource), name).toEqual(
+          expected.map(withoutSource),
+        );
+        expect(summary[name]!.events, name).toBe(String(expected.length));
+      }
+      expect(summary['(all)']!.events).toBe(String(rows.length));
+    },
+    60_000,
+  );
 });

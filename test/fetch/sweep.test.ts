@@ -35,7 +35,11 @@ function corpusLogs(variant: string, gzOldest = false): Record<string, string> {
   );
 }
 
-async function cli(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  cwd?: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
       ...(cwd ? { cwd } : {}),
@@ -44,6 +48,7 @@ async function cli(args: string[], cwd?: string): Promise<{ code: number; stdout
         SSH_AUTH_SOCK: '',
         AUDITSWEEP_SSH_PASSWORD: '',
         XDG_CONFIG_HOME: '/nonexistent-config',
+        ...env,
       },
       maxBuffer: 16 * 1024 * 1024,
     });
@@ -54,7 +59,8 @@ async function cli(args: string[], cwd?: string): Promise<{ code: number; stdout
   }
 }
 
-const sweep = (args: string[], cwd?: string) => cli(['sweep', ...args], cwd);
+const sweep = (args: string[], cwd?: string, env?: Record<string, string>) =>
+  cli(['sweep', ...args], cwd, env);
 
 function readCsv<T = Record<string, string>>(path: string): T[] {
   const parsed = Papa.parse<T>(readFileSync(path, 'utf8'), { header: true, skipEmptyLines: true });
@@ -405,6 +411,82 @@ describe('auditsweep sweep against a real sshd fleet', () => {
     expect(summary).toMatchObject({ host: 'web-01', outcome: 'ok', files: '1', events: String(rows.length) });
     expect(new Set(rows.map((r) => r.source_file))).toEqual(new Set(['/var/log/audit/audit.log']));
   }, 60_000);
+
+  it('writes the same report set when row workers build the rows, findings and counts as the hosts stream', async () => {
+    const sweepWith = async (workers: string, concurrency: string) => {
+      const out = join(dir, `workers-${workers}-${concurrency}`);
+      const { code, stderr } = await sweep(
+        [
+          '--inventory',
+          inventory,
+          '--hosts',
+          'web-01,web-02,web-03,web-04,web-05,wrong-key',
+          '--known-hosts',
+          knownHosts,
+          '--ssh-config',
+          join(dir, 'no-ssh-config'),
+          '--since',
+          '2026-11-01',
+          '--retries',
+          '0',
+          '--concurrency',
+          concurrency,
+          '--out',
+          out,
+          '--yes',
+        ],
+        undefined,
+        { AUDITSWEEP_PARSE_WORKERS: workers },
+      );
+      expect(code, stderr).toBe(1);
+      return { names: runFiles(out), text: (name: string) => readFileSync(join(out, name), 'utf8') };
+    };
+    // What depends on the clock: run id, times, durations, and the size and hash of the files that hold them.
+    const timeless = (text: string) =>
+      text
+        .replace(/\d{4}-\d\d-\d\dT\d{6}Z/g, 'RUN')
+        .replace(/generated [^·<]*·/g, 'generated ·')
+        .replace(/at \d{4}-\d\d-\d\dT[\d:.]+Z/g, 'at TIME')
+        .replace(/ · (?:\d+ min )?[\d.]+ m?s</g, ' · DURATION<');
+    const hostsCsv = (text: string) =>
+      Papa.unparse(
+        Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true }).data.map((r) => ({
+          ...r,
+          duration_ms: 'MS',
+        })),
+      );
+    const manifest = (text: string) => {
+      const m = JSON.parse(text) as Record<string, unknown> & {
+        hosts: { durationMs?: number }[];
+        files: { name: string }[];
+      };
+      const { runId: _r, startedAt: _s, finishedAt: _f, ...rest } = m;
+      return {
+        ...rest,
+        hosts: m.hosts.map(({ durationMs: _d, ...h }) => h),
+        files: m.files.map((f) =>
+          f.name === 'report.html' || f.name === 'hosts.csv' ? { ...f, sha256: 'CLOCK', bytes: 0 } : f,
+        ),
+      };
+    };
+    // One host at a time, every file is the same, report.html's samples and alerts included.
+    const alone = await sweepWith('0', '1');
+    const workers = await sweepWith('2', '1');
+    expect(workers.names).toEqual(alone.names);
+    expect(alone.names).toEqual(expect.arrayContaining(['report.html', 'findings-auth-failures.csv']));
+    for (const name of alone.names) {
+      if (name === 'manifest.json') expect(manifest(workers.text(name))).toEqual(manifest(alone.text(name)));
+      else if (name === 'report.html') expect(timeless(workers.text(name))).toBe(timeless(alone.text(name)));
+      else if (name === 'hosts.csv') expect(hostsCsv(workers.text(name))).toBe(hostsCsv(alone.text(name)));
+      else expect(workers.text(name), name).toBe(alone.text(name));
+    }
+    expect(readCsv(join(dir, 'workers-2-1', 'events.csv')).length).toBeGreaterThan(3000);
+    // Hosts interleaved on the workers: the CSVs, ordered by host, are still the same byte for byte.
+    const interleaved = await sweepWith('2', '4');
+    for (const name of alone.names.filter((n) => n.endsWith('.csv') && n !== 'hosts.csv')) {
+      expect(interleaved.text(name), name).toBe(alone.text(name));
+    }
+  }, 120_000);
 
   it('trusts an unknown host with `hosts trust` after showing its fingerprint, and then sweeps it', async () => {
     const host = fleet.hosts.find((h) => h.name === 'unknown-key')!;
