@@ -7,12 +7,9 @@
  * In: an {@link InventoryHost} and {@link CheckHostOptions}. Out: a {@link HostCheck}, `ok` with what was found or
  * `failed` with the code hosts.csv would carry, the same message and a remedy. Never throws for a host failure.
  */
-import pLimit from 'p-limit';
 import type { HostFailureCode } from '../errors.js';
 import type { InventoryHost, Transport } from '../inventory/types.js';
-import { AuthSources, createAuthSources } from './auth.js';
-import { createConnectLimiter, DEFAULT_CONNECT_CONCURRENCY } from './connect-limiter.js';
-import { DEFAULT_CONCURRENCY, DEFAULT_HOST_DEADLINE_MS } from './fetch-fleet.js';
+import { type FanOutOptions, fanOut } from './fan-out.js';
 import { hostFailure } from './host-failure.js';
 import { openTransport } from './open-transport.js';
 import { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry.js';
@@ -257,15 +254,8 @@ export async function checkHost(host: InventoryHost, options: CheckHostOptions):
   }
 }
 
-export interface CheckFleetOptions extends Omit<CheckHostOptions, 'signal'> {
-  /** Hosts checked at once (default as the sweep's). */
-  readonly concurrency?: number | undefined;
-  /** Simultaneous connection attempts (default as the sweep's, below sshd's MaxStartups). */
-  readonly connectConcurrency?: number | undefined;
-  /** The whole check of one host, connection included. */
-  readonly hostDeadlineMs?: number | undefined;
-  /** Interrupts every check; each host then ends INTERRUPTED. */
-  readonly signal?: AbortSignal | undefined;
+/** Bounds as the sweep's (fan-out.ts); `signal` interrupts every check, each host then ending INTERRUPTED. */
+export interface CheckFleetOptions extends Omit<CheckHostOptions, 'signal'>, FanOutOptions {
   /** Each result as it comes, with the host's index in `hosts`. */
   readonly onHostDone?: ((result: HostCheck, index: number) => void) | undefined;
 }
@@ -279,24 +269,9 @@ export async function checkFleet(
   hosts: readonly InventoryHost[],
   options: CheckFleetOptions,
 ): Promise<HostCheck[]> {
-  const limit = pLimit(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));
-  const connectLimiter = createConnectLimiter(options.connectConcurrency ?? DEFAULT_CONNECT_CONCURRENCY);
-  const auth = options.session.auth ?? {};
-  const session: SessionOptions = {
-    ...options.session,
-    auth: auth instanceof AuthSources ? auth : createAuthSources(auth),
-    connectLimiter,
-  };
-  const deadline = options.hostDeadlineMs ?? DEFAULT_HOST_DEADLINE_MS;
-  return Promise.all(
-    hosts.map((host, index) =>
-      limit(async () => {
-        const signals = [AbortSignal.timeout(deadline)];
-        if (options.signal) signals.push(options.signal);
-        const result = await checkHost(host, { ...options, session, signal: AbortSignal.any(signals) });
-        options.onHostDone?.(result, index);
-        return result;
-      }),
-    ),
-  );
+  return fanOut(hosts, options, async (host, slot) => {
+    const result = await checkHost(host, { ...options, session: slot.session, signal: slot.signal });
+    options.onHostDone?.(result, slot.index);
+    return result;
+  });
 }

@@ -11,18 +11,16 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { TimeWindow } from '../config/window.js';
-import { HOST_FAILURE_CODES, SweepError } from '../errors.js';
 import { safeFileName } from '../file-name.js';
 import type { InventoryHost } from '../inventory/types.js';
 import { type HostEventSink, HostLogParser, type HostParserSink } from '../parse/host-parser.js';
 import type { AccountMaps, HostFailureCode, ParseCounters } from '../types.js';
-import { oneLine } from './classify-error.js';
+import { hostFailure } from './host-failure.js';
 import { firstEventTime, selectForWindow } from './list-logs.js';
+import { openTransport } from './open-transport.js';
 import { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry.js';
 import { openSession, type Session, type SessionOptions } from './session.js';
-import { createSftpTransport } from './sftp-transport.js';
 import { fingerprint, HEAD_FINGERPRINT_BYTES, type LogCursor } from './state.js';
-import { createSudoTransport } from './sudo-transport.js';
 import type { LogTransport, RemoteFile } from './transport.js';
 
 export interface FetchHostOptions {
@@ -106,12 +104,6 @@ class LineBoundary {
     this.tail = nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
     this.tailLen = chunk.length - nl - 1;
   }
-}
-
-function transportFor(host: InventoryHost, session: Session): Promise<LogTransport> {
-  const user = session.facts.user;
-  if (host.transport === 'sudo') return Promise.resolve(createSudoTransport(session.client, { user }));
-  return session.sftp().then((sftp) => createSftpTransport(sftp, { user }));
 }
 
 /**
@@ -304,18 +296,6 @@ async function* gunzipTap(
   for await (const chunk of gunzip) yield chunk as Buffer;
 }
 
-function failureCode(err: unknown): { code: HostFailureCode; message: string } {
-  if (err instanceof SweepError) {
-    const code = err.code;
-    const host: readonly string[] = HOST_FAILURE_CODES;
-    // Long enough for a remedy with its sudoers rule (PERMISSION_DENIED): the message is what the operator reads.
-    if (host.includes(code)) return { code: code as HostFailureCode, message: oneLine(err.message, 2000) };
-    return { code: 'PROTOCOL', message: oneLine(`${err.code}: ${err.message}`) };
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return { code: 'PROTOCOL', message: oneLine(`unexpected error: ${message}`) };
-}
-
 /**
  * Collects one host. `sink` receives its rows (or, a HostEventSink, its events, for a row stage that builds the
  * rows elsewhere) and parse issues as they come; `afterChunk` lets the caller keep backpressure (wait for its
@@ -361,7 +341,7 @@ export async function fetchHost(
       ...retry,
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    const transport = await transportFor(host, session);
+    const transport = await openTransport(host, session);
     const listed = await transport.listLogs(host.logPath);
     const reads = await plan(transport, listed, options, notes);
     reading = true;
@@ -411,7 +391,7 @@ export async function fetchHost(
       (notes.length > 0 ? `; ${notes.join('; ')}` : '');
     return result('ok', summary);
   } catch (err) {
-    const { code, message } = failureCode(err);
+    const { code, message } = hostFailure(err);
     if (reading && bytes > 0) {
       // What was received is real evidence: its rows are kept, and the status says the log is incomplete. The
       // parser is NOT flushed: the events it still holds may lack records that lay beyond the cut, and a row
