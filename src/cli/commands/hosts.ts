@@ -9,7 +9,6 @@
  */
 import type { Command } from 'commander';
 import {
-  DEFAULTS,
   formatConfigIssue,
   mergeSettings,
   resolveConfigFile,
@@ -25,9 +24,11 @@ import type { HostSelection } from '../../inventory/select.js';
 import type { Inventory, InventoryHost } from '../../inventory/types.js';
 import { shellQuote } from '../../shell-quote.js';
 import { EXIT } from '../exit-codes.js';
+import { boundsOptions, connectOptions, selectionOptions, sourceOptions } from '../options.js';
 import { askSecret, confirmOrFail } from '../prompts.js';
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+/** `--all`'s meaning for `list` and `check`, which take every host when nothing is selected. */
+const ALL_IS_DEFAULT = 'select every host of the inventory (the default)';
 
 /** The flags of the `hosts` commands: a subset of `sweep`'s, with the same meaning, merged the same way. */
 type HostsFlags = Pick<
@@ -147,53 +148,6 @@ export function trustCommandFor(name: string, settings: SweepSettings): string {
   return args.map(shellQuote).join(' ');
 }
 
-/** Commander's options shared by the three commands: where the settings and the inventory come from. */
-function sourceOptions(command: Command): Command {
-  return command
-    .option(
-      '-c, --config <file>',
-      'config file (default $AUDITSWEEP_CONFIG, ./auditsweep.yaml, then ~/.config/auditsweep/auditsweep.yaml); flags override it',
-    )
-    .option(
-      '-i, --inventory <file>',
-      'inventory file (native YAML, Ansible INI or YAML); repeatable; or `inventory:` in the config file',
-      collect,
-    )
-    .option('--ssh-config <file>', 'OpenSSH client config to honour (default ~/.ssh/config)')
-    .option('--user <name>', 'login name for hosts whose inventory gives none');
-}
-
-function selectionOptions(command: Command): Command {
-  return command
-    .option('--all', 'select every host of the inventory (the default)')
-    .option('-g, --group <name>', 'select the hosts of a group (nested groups included); repeatable', collect)
-    .option(
-      '--hosts <pattern>',
-      'select hosts by name, group or glob (web-*, db-0[1-3]), comma-separated; repeatable',
-      collect,
-    )
-    .option('--exclude <pattern>', 'leave out hosts, groups or globs; repeatable', collect)
-    .option('--tag <tag>', 'keep only hosts with this tag; repeatable', collect);
-}
-
-function connectOptions(command: Command): Command {
-  return command
-    .option(
-      '--known-hosts <file>',
-      'known_hosts file to verify host keys with; repeatable (default: OpenSSH and auditsweep files)',
-      collect,
-    )
-    .option(
-      '--identity <file>',
-      'private key to log in with (replaces the inventory keys); repeatable',
-      collect,
-    )
-    .option(
-      '--connect-timeout <seconds>',
-      `per hop: TCP connect up to a finished key exchange (default ${DEFAULTS.connectTimeout})`,
-    );
-}
-
 /** Widest host failure code, for the column. */
 const CODE_WIDTH = Math.max(...HOST_FAILURE_CODES.map((c) => c.length));
 
@@ -266,6 +220,7 @@ export function registerHosts(program: Command): void {
         .command('list')
         .description('List the hosts a selection picks, with their resolved connection settings'),
     ),
+    ALL_IS_DEFAULT,
   ).action(async (flags: HostsFlags) => {
     const settings = await hostsSettings(flags);
     const inventory = await inventoryOf(settings);
@@ -277,30 +232,21 @@ export function registerHosts(program: Command): void {
     }
   });
 
-  connectOptions(
-    selectionOptions(
-      sourceOptions(
-        hosts
-          .command('check')
-          .description(
-            'Pre-flight: connect to each selected host as a sweep would, list its audit logs and read the first bytes of the live one; one line per host (exit 1 when any fails)',
-          ),
+  boundsOptions(
+    connectOptions(
+      selectionOptions(
+        sourceOptions(
+          hosts
+            .command('check')
+            .description(
+              'Pre-flight: connect to each selected host as a sweep would, list its audit logs and read the first bytes of the live one; one line per host (exit 1 when any fails)',
+            ),
+        ),
+        ALL_IS_DEFAULT,
       ),
     ),
+    'checked',
   )
-    .option('--concurrency <n>', `hosts checked at once (default ${DEFAULTS.concurrency})`)
-    .option(
-      '--connect-concurrency <n>',
-      `simultaneous connection attempts, keep below sshd MaxStartups (default ${DEFAULTS.connectConcurrency})`,
-    )
-    .option(
-      '--host-timeout <seconds>',
-      `deadline for the check of one host (default ${DEFAULTS.hostTimeout})`,
-    )
-    .option(
-      '--retries <n>',
-      `extra attempts for transient failures (refused, reset, timeout); never for auth or host keys (default ${DEFAULTS.retries})`,
-    )
     .option('--log-format <format>', 'text (one aligned line per host) or json (one object per host)')
     .action(async (flags: HostsFlags) => {
       const settings = await hostsSettings(flags);

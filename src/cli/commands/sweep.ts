@@ -27,6 +27,7 @@ import { type AlertRule, formatAlertRuleIssue, loadAlertRules } from '../../repo
 import { type MailOutcome, runSweep, type SweepSummary } from '../../sweep.js';
 import { EXIT } from '../exit-codes.js';
 import { loadLastSelection, saveLastSelection } from '../last-selection.js';
+import { boundsOptions, collect, connectOptions, selectionOptions, sourceOptions } from '../options.js';
 import { createProgress, type SweepProgress } from '../progress.js';
 import { askSecret, askTrustUnknownHost, canPrompt, confirmOrFail } from '../prompts.js';
 import { runSweepWizard } from '../select-interactive.js';
@@ -35,8 +36,6 @@ interface SweepFlags extends SweepFlagValues {
   config?: string;
   yes?: boolean;
 }
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 function findingCount(findings: Readonly<Record<string, number>>): number {
   return Object.values(findings).reduce((a, b) => a + b, 0);
@@ -185,58 +184,12 @@ async function offerTrust(
 }
 
 export function registerSweep(program: Command): void {
-  program
+  const sweep = program
     .command('sweep')
     .description(
       'Collect the audit logs of the selected hosts over SSH and write the report set (events, hosts, summary, findings, manifest)',
-    )
-    .option(
-      '-c, --config <file>',
-      'config file (default $AUDITSWEEP_CONFIG, ./auditsweep.yaml, then ~/.config/auditsweep/auditsweep.yaml); flags override it',
-    )
-    .option(
-      '-i, --inventory <file>',
-      'inventory file (native YAML, Ansible INI or YAML); repeatable; or `inventory:` in the config file',
-      collect,
-    )
-    .option('--all', 'select every host of the inventory')
-    .option('-g, --group <name>', 'select the hosts of a group (nested groups included); repeatable', collect)
-    .option(
-      '--hosts <pattern>',
-      'select hosts by name or glob (web-*, db-0[1-3]), comma-separated; repeatable',
-      collect,
-    )
-    .option('--exclude <pattern>', 'leave out hosts, groups or globs; repeatable', collect)
-    .option('--tag <tag>', 'keep only hosts with this tag; repeatable', collect)
-    .option('--ssh-config <file>', 'OpenSSH client config to honour (default ~/.ssh/config)')
-    .option(
-      '--known-hosts <file>',
-      'known_hosts file to verify host keys with; repeatable (default: OpenSSH and auditsweep files)',
-      collect,
-    )
-    .option(
-      '--identity <file>',
-      'private key to log in with (replaces the inventory keys); repeatable',
-      collect,
-    )
-    .option('--user <name>', 'login name for hosts whose inventory gives none')
-    .option('--concurrency <n>', `hosts collected at once (default ${DEFAULTS.concurrency})`)
-    .option(
-      '--connect-concurrency <n>',
-      `simultaneous connection attempts, keep below sshd MaxStartups (default ${DEFAULTS.connectConcurrency})`,
-    )
-    .option(
-      '--host-timeout <seconds>',
-      `deadline for the whole collection of one host (default ${DEFAULTS.hostTimeout})`,
-    )
-    .option(
-      '--connect-timeout <seconds>',
-      `per hop: TCP connect up to a finished key exchange (default ${DEFAULTS.connectTimeout})`,
-    )
-    .option(
-      '--retries <n>',
-      `extra attempts for transient failures (refused, reset, timeout); never for auth or host keys (default ${DEFAULTS.retries})`,
-    )
+    );
+  boundsOptions(connectOptions(selectionOptions(sourceOptions(sweep))), 'collected')
     .option(
       '--since <when>',
       `review window start: 7d, 24h, 2026-11-16 or an ISO time (default ${DEFAULTS.since})`,
