@@ -13,6 +13,7 @@ import { type CheckHostOptions, checkFleet, checkHost, type HostCheck } from '..
 import { sudoersRule } from '../../src/fetch/transport.js';
 import { loadInventory } from '../../src/inventory/index.js';
 import type { Inventory, InventoryHost } from '../../src/inventory/types.js';
+import { fleetInventory, knownHostsLines } from '../helpers/fleet-inventory.js';
 import { replaceHostKey, type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { startCutProxy } from '../helpers/tcp-cut-proxy.js';
 import { type SilentServer, startSilentServer, unusedPort } from '../helpers/tcp-silent.js';
@@ -116,55 +117,32 @@ describe('auditsweep hosts check against real sshd', () => {
     noSshConfig = join(dir, 'no-ssh-config');
     writeFileSync(noSshConfig, '');
     knownHosts = join(dir, 'known_hosts');
-    writeFileSync(
-      knownHosts,
-      fleet.hosts
-        .filter((h) => h.name !== 'unknown-key')
-        .map((h) => `[${h.address}]:${h.port} ${h.hostKeyPublic}\n`)
-        .join(''),
-    );
+    writeFileSync(knownHosts, knownHostsLines(fleet.hosts.filter((h) => h.name !== 'unknown-key')));
     await replaceHostKey(fleet.host('changed-key'));
-    const at = (name: string, extra: string[] = []) => {
-      const h = fleet.host(name);
-      return [`      ${name}:`, `        address: ${h.address}`, `        port: ${h.port}`, ...extra];
-    };
-    const rootOnly = fleet.host('root-only');
+    const rootLog = `${fleet.host('root-only').remoteLogDir}/audit.log`;
     inventoryFile = join(dir, 'inventory.yaml');
     writeFileSync(
       inventoryFile,
-      [
-        'auditsweep: 1',
-        'defaults:',
-        `  user: ${fleet.user}`,
-        `  identityFile: ${fleet.clientKey}`,
-        'groups:',
-        '  fleet:',
-        '    hosts:',
-        ...at('ok-01', ['        tags: [pci]']),
-        ...at('root-only', [
-          '        transport: sudo',
-          `        logPath: ${rootOnly.remoteLogDir}/audit.log`,
-        ]),
-        '      root-only-sftp:',
-        `        address: ${rootOnly.address}`,
-        `        port: ${rootOnly.port}`,
-        `        logPath: ${rootOnly.remoteLogDir}/audit.log`,
-        ...at('unknown-key'),
-        ...at('changed-key'),
-        '      refused:',
-        '        address: 127.0.0.1',
-        `        port: ${await unusedPort()}`,
-        '      silent:',
-        `        address: ${silent.address}`,
-        `        port: ${silent.port}`,
-        ...at('no-logs'),
-        ...at('rotated-only'),
-        ...at('wrong-key'),
-        '      no-dns:',
-        '        address: no-such-host.invalid',
-        ...at('big'),
-        '',
-      ].join('\n'),
+      fleetInventory(fleet, {
+        fleet: {
+          'ok-01': { tags: ['pci'] },
+          'root-only': { transport: 'sudo', logPath: rootLog },
+          'root-only-sftp': {
+            address: fleet.host('root-only').address,
+            port: fleet.host('root-only').port,
+            logPath: rootLog,
+          },
+          'unknown-key': {},
+          'changed-key': {},
+          refused: { address: '127.0.0.1', port: await unusedPort() },
+          silent: { address: silent.address, port: silent.port },
+          'no-logs': {},
+          'rotated-only': {},
+          'wrong-key': {},
+          'no-dns': { address: 'no-such-host.invalid' },
+          big: {},
+        },
+      }),
     );
     const loaded = await loadInventory(inventoryFile, { sshConfigFile: false });
     expect(loaded.errors).toEqual([]);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { unusedPort } from '../helpers/tcp-silent.js';
 
@@ -65,26 +66,15 @@ describe('auditsweep hosts with a config file', () => {
     // Only web-01 is known; new-01 is a host added since.
     knownHosts = join(configDir, 'known_hosts');
     const web = fleet.host('web-01');
-    writeFileSync(knownHosts, `[${web.address}]:${web.port} ${web.hostKeyPublic}\n`);
-    const at = (name: string) => {
-      const h = fleet.host(name);
-      return [`  ${name}:`, `    address: ${h.address}`, `    port: ${h.port}`];
-    };
+    writeFileSync(knownHosts, knownHostsLines([web]));
     writeFileSync(
       join(configDir, 'inventory.yaml'),
-      [
-        'auditsweep: 1',
-        'defaults:',
-        `  user: ${fleet.user}`,
-        `  identityFile: ${fleet.clientKey}`,
-        'hosts:',
-        ...at('web-01'),
-        ...at('new-01'),
-        '  legacy-01:',
-        '    address: 127.0.0.1',
-        `    port: ${await unusedPort()}`,
-        '',
-      ].join('\n'),
+      fleetInventory(fleet, {
+        fleet: {
+          ...plainHosts(['web-01', 'new-01']),
+          'legacy-01': { address: '127.0.0.1', port: await unusedPort() },
+        },
+      }),
     );
     // Relative paths are the config file's folder's; the sweep's settings, none of them a flag.
     configFile = join(configDir, 'auditsweep.yaml');

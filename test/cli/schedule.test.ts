@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 
@@ -181,21 +182,10 @@ describe('the crontab line, run as cron runs it', () => {
     const home = join(dir, 'home');
     mkdirSync(home);
     writeFileSync(join(dir, 'no-ssh-config'), '');
-    writeFileSync(
-      join(dir, 'known_hosts'),
-      fleet.hosts.map((h) => `[${h.address}]:${h.port} ${h.hostKeyPublic}\n`).join(''),
-    );
+    writeFileSync(join(dir, 'known_hosts'), knownHostsLines(fleet.hosts));
     writeFileSync(
       join(dir, 'inventory.yaml'),
-      [
-        'auditsweep: 1',
-        'defaults:',
-        `  user: ${fleet.user}`,
-        `  identityFile: ${fleet.clientKey}`,
-        'hosts:',
-        ...fleet.hosts.flatMap((h) => [`  ${h.name}:`, `    address: ${h.address}`, `    port: ${h.port}`]),
-        '',
-      ].join('\n'),
+      fleetInventory(fleet, { fleet: plainHosts(fleet.hosts.map((h) => h.name)) }),
     );
     writeFileSync(
       join(dir, 'auditsweep.yaml'),

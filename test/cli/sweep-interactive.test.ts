@@ -13,6 +13,7 @@ import { createProgress, type SweepProgress } from '../../src/cli/progress.js';
 import { runSweepWizard } from '../../src/cli/select-interactive.js';
 import { loadInventory } from '../../src/inventory/index.js';
 import { runSweep } from '../../src/sweep.js';
+import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { FakeTerminal, KEY } from '../helpers/tty-prompt.js';
 import { FakeStream } from '../helpers/tty-stream.js';
@@ -38,32 +39,11 @@ describe('interactive sweep', () => {
     dir = mkdtempSync(join(tmpdir(), 'auditsweep-interactive-'));
     writeFileSync(join(dir, 'no-ssh-config'), '');
     knownHosts = join(dir, 'known_hosts');
-    writeFileSync(
-      knownHosts,
-      fleet.hosts.map((h) => `[${h.address}]:${h.port} ${h.hostKeyPublic}\n`).join(''),
-    );
-    const host = (name: string) => {
-      const h = fleet.host(name);
-      return [`      ${h.name}:`, `        address: ${h.address}`, `        port: ${h.port}`];
-    };
+    writeFileSync(knownHosts, knownHostsLines(fleet.hosts));
     inventory = join(dir, 'inventory.yaml');
     writeFileSync(
       inventory,
-      [
-        'auditsweep: 1',
-        'defaults:',
-        `  user: ${fleet.user}`,
-        `  identityFile: ${fleet.clientKey}`,
-        'groups:',
-        '  web:',
-        '    hosts:',
-        ...host('web-01'),
-        ...host('web-02'),
-        '  db:',
-        '    hosts:',
-        ...host('db-01'),
-        '',
-      ].join('\n'),
+      fleetInventory(fleet, { web: plainHosts(['web-01', 'web-02']), db: plainHosts(['db-01']) }),
     );
   }, 60_000);
 

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Papa from 'papaparse';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { requireTmux, shellQuote, TmuxPane } from '../helpers/tmux.js';
 
@@ -74,34 +75,12 @@ describe('auditsweep sweep in a terminal (tmux)', () => {
     // Every host but web-02, whose key the sweep will have to ask about.
     writeFileSync(
       join(home, '.ssh', 'known_hosts'),
-      fleet.hosts
-        .filter((h) => h.name !== 'web-02')
-        .map((h) => `[${h.address}]:${h.port} ${h.hostKeyPublic}\n`)
-        .join(''),
+      knownHostsLines(fleet.hosts.filter((h) => h.name !== 'web-02')),
     );
-    const host = (name: string) => {
-      const h = fleet.host(name);
-      return [`      ${h.name}:`, `        address: ${h.address}`, `        port: ${h.port}`];
-    };
     inventory = join(work, 'inventory.yaml');
     writeFileSync(
       inventory,
-      [
-        'auditsweep: 1',
-        'defaults:',
-        `  user: ${fleet.user}`,
-        `  identityFile: ${fleet.clientKey}`,
-        'groups:',
-        '  web:',
-        '    hosts:',
-        ...host('web-01'),
-        ...host('web-02'),
-        '  db:',
-        '    hosts:',
-        ...host('db-01'),
-        ...host('db-02'),
-        '',
-      ].join('\n'),
+      fleetInventory(fleet, { web: plainHosts(['web-01', 'web-02']), db: plainHosts(['db-01', 'db-02']) }),
     );
   }, 60_000);
 

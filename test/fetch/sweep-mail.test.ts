@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { unusedPort } from '../helpers/tcp-silent.js';
@@ -92,26 +93,16 @@ describe('auditsweep sweep mails the report', () => {
     dir = mkdtempSync(join(tmpdir(), 'auditsweep-sweep-mail-'));
     writeFileSync(join(dir, 'no-ssh-config'), '');
     knownHosts = join(dir, 'known_hosts');
-    writeFileSync(
-      knownHosts,
-      fleet.hosts.map((h) => `[${h.address}]:${h.port} ${h.hostKeyPublic}\n`).join(''),
-    );
-    const refusedPort = await unusedPort();
+    writeFileSync(knownHosts, knownHostsLines(fleet.hosts));
     inventory = join(dir, 'inventory.yaml');
     writeFileSync(
       inventory,
-      [
-        'auditsweep: 1',
-        'defaults:',
-        `  user: ${fleet.user}`,
-        `  identityFile: ${fleet.clientKey}`,
-        'hosts:',
-        ...fleet.hosts.flatMap((h) => [`  ${h.name}:`, `    address: ${h.address}`, `    port: ${h.port}`]),
-        '  db-down:',
-        '    address: 127.0.0.1',
-        `    port: ${refusedPort}`,
-        '',
-      ].join('\n'),
+      fleetInventory(fleet, {
+        fleet: {
+          ...plainHosts(fleet.hosts.map((h) => h.name)),
+          'db-down': { address: '127.0.0.1', port: await unusedPort() },
+        },
+      }),
     );
   }, 60_000);
 

@@ -23,6 +23,7 @@ import { sudoersRule } from '../../src/fetch/transport.js';
 import { HostLogParser } from '../../src/parse/host-parser.js';
 import { parseLocalFiles } from '../../src/parse/read-files.js';
 import type { EventRow } from '../../src/types.js';
+import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
 import { appendToLog, isGone, rotateLog, type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { type CutProxy, startCutProxy } from '../helpers/tcp-cut-proxy.js';
 
@@ -198,42 +199,33 @@ describe('auditsweep sweep: the scenarios of issue #3 against real sshd', () => 
     knownHosts = join(dir, 'known_hosts');
     writeFileSync(
       knownHosts,
-      `${readFileSync(fleet.knownHostsFile, 'utf8')}[${proxy.address}]:${proxy.port} ${big.hostKeyPublic}\n`,
+      knownHostsLines([...fleet.hosts, { ...proxy, hostKeyPublic: big.hostKeyPublic }]),
     );
-    const at = (name: string, extra: string[] = []) => {
-      const h = fleet.host(name);
-      return [`      ${name}:`, `        address: ${h.address}`, `        port: ${h.port}`, ...extra];
-    };
-    const sudoHost = (name: string) =>
-      at(name, ['        transport: sudo', `        logPath: ${fleet.host(name).remoteLogDir}/audit.log`]);
+    const sudo = (name: string) => ({
+      transport: 'sudo',
+      logPath: `${fleet.host(name).remoteLogDir}/audit.log`,
+    });
     inventory = join(dir, 'inventory.yaml');
     writeFileSync(
       inventory,
-      [
-        'auditsweep: 1',
-        'defaults:',
-        `  user: ${fleet.user}`,
-        `  identityFile: ${fleet.clientKey}`,
-        'groups:',
-        '  fleet:',
-        '    hosts:',
-        ...sudoHost('root-only'),
-        // The same host and log, read over SFTP as the login user.
-        '      root-only-sftp:',
-        `        address: ${fleet.host('root-only').address}`,
-        `        port: ${fleet.host('root-only').port}`,
-        `        logPath: ${fleet.host('root-only').remoteLogDir}/audit.log`,
-        ...at('bastion'),
-        ...at('inner', ['        jump: bastion']),
-        ...at('gz'),
-        ...at('incr'),
-        ...sudoHost('incr-sudo'),
-        '      big-cut:',
-        `        address: ${proxy.address}`,
-        `        port: ${proxy.port}`,
-        ...CONCURRENCY_HOSTS.flatMap((name) => at(name)),
-        '',
-      ].join('\n'),
+      fleetInventory(fleet, {
+        fleet: {
+          'root-only': sudo('root-only'),
+          // The same host and log, read over SFTP as the login user.
+          'root-only-sftp': {
+            address: fleet.host('root-only').address,
+            port: fleet.host('root-only').port,
+            logPath: `${fleet.host('root-only').remoteLogDir}/audit.log`,
+          },
+          bastion: {},
+          inner: { jump: 'bastion' },
+          gz: {},
+          incr: {},
+          'incr-sudo': sudo('incr-sudo'),
+          'big-cut': { address: proxy.address, port: proxy.port },
+          ...plainHosts(CONCURRENCY_HOSTS),
+        },
+      }),
     );
   }, 60_000);
 

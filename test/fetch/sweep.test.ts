@@ -20,6 +20,7 @@ import {
 } from '../../src/report/findings.js';
 import { FLEET_HOST, SummaryAccumulator } from '../../src/report/summary.js';
 import type { EventRow, ParsedEvent } from '../../src/types.js';
+import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
 import { replaceHostKey, type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { type SilentServer, startSilentServer, unusedPort } from '../helpers/tcp-silent.js';
 
@@ -126,43 +127,19 @@ describe('auditsweep sweep against a real sshd fleet', () => {
     writeFileSync(join(dir, 'no-ssh-config'), '');
     // Trust every host but `unknown-key`; `changed-key` is trusted with the key it has now, then re-keyed.
     knownHosts = join(dir, 'known_hosts');
-    writeFileSync(
-      knownHosts,
-      fleet.hosts
-        .filter((h) => h.name !== 'unknown-key')
-        .map((h) => `[${h.address}]:${h.port} ${h.hostKeyPublic}\n`)
-        .join(''),
-    );
+    writeFileSync(knownHosts, knownHostsLines(fleet.hosts.filter((h) => h.name !== 'unknown-key')));
     await replaceHostKey(fleet.hosts.find((h) => h.name === 'changed-key')!);
-    const refusedPort = await unusedPort();
     inventory = join(dir, 'inventory.yaml');
     writeFileSync(
       inventory,
-      [
-        'auditsweep: 1',
-        'defaults:',
-        `  user: ${fleet.user}`,
-        `  identityFile: ${fleet.clientKey}`,
-        'groups:',
-        '  fleet:',
-        '    hosts:',
-        ...fleet.hosts.flatMap((h) => [
-          `      ${h.name}:`,
-          `        address: ${h.address}`,
-          `        port: ${h.port}`,
-        ]),
-        '  broken:',
-        '    hosts:',
-        '      refused:',
-        '        address: 127.0.0.1',
-        `        port: ${refusedPort}`,
-        '      no-dns:',
-        '        address: no-such-host.invalid',
-        '      silent:',
-        `        address: ${silent.address}`,
-        `        port: ${silent.port}`,
-        '',
-      ].join('\n'),
+      fleetInventory(fleet, {
+        fleet: plainHosts(fleet.hosts.map((h) => h.name)),
+        broken: {
+          refused: { address: '127.0.0.1', port: await unusedPort() },
+          'no-dns': { address: 'no-such-host.invalid' },
+          silent: { address: silent.address, port: silent.port },
+        },
+      }),
     );
   }, 60_000);
 
