@@ -13,14 +13,13 @@ import { type CheckHostOptions, checkFleet, checkHost, type HostCheck } from '..
 import { sudoersRule } from '../../src/fetch/transport.js';
 import { loadInventory } from '../../src/inventory/index.js';
 import type { Inventory, InventoryHost } from '../../src/inventory/types.js';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { fleetInventory, knownHostsLines } from '../helpers/fleet-inventory.js';
 import { replaceHostKey, type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { startCutProxy } from '../helpers/tcp-cut-proxy.js';
 import { type SilentServer, startSilentServer, unusedPort } from '../helpers/tcp-silent.js';
 
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'auditsweep.js');
+const _run = promisify(execFile);
 const FIX = join(ROOT, 'test', 'fixtures', 'corpus');
 const ROTATED = ['audit.log.2', 'audit.log.1', 'audit.log'];
 const corpusLogs = () => Object.fromEntries(ROTATED.map((f) => [f, join(FIX, 'enriched', f)]));
@@ -59,25 +58,7 @@ const EXPECTED: Record<string, string> = {
   big: 'OK',
 };
 
-async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      cwd,
-      env: {
-        ...process.env,
-        SSH_AUTH_SOCK: '',
-        AUDITSWEEP_SSH_PASSWORD: '',
-        AUDITSWEEP_CONFIG: '',
-        XDG_CONFIG_HOME: '/nonexistent-config',
-      },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[], cwd: string) => runCli(args, { cwd });
 
 describe('auditsweep hosts check against real sshd', () => {
   let fleet: SshdFleet;

@@ -9,13 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolatedEnv, ROOT, runCli } from '../helpers/cli.js';
 import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { unusedPort } from '../helpers/tcp-silent.js';
 
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'auditsweep.js');
+const _run = promisify(execFile);
 const FIX = join(ROOT, 'test', 'fixtures', 'corpus');
 
 describe('auditsweep hosts with a config file', () => {
@@ -26,24 +25,8 @@ describe('auditsweep hosts with a config file', () => {
   let knownHosts: string;
   let xdg: string;
 
-  async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-        cwd,
-        env: {
-          ...process.env,
-          SSH_AUTH_SOCK: '',
-          AUDITSWEEP_SSH_PASSWORD: '',
-          AUDITSWEEP_CONFIG: '',
-          XDG_CONFIG_HOME: xdg,
-        },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const cli = (args: string[], cwd: string) =>
+    runCli(args, { cwd, env: isolatedEnv({ XDG_CONFIG_HOME: xdg }) });
   const names = (stdout: string) =>
     stdout
       .trimEnd()

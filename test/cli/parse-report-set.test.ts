@@ -14,30 +14,15 @@ import { HostLogParser } from '../../src/parse/host-parser.js';
 import { parseLocalFiles } from '../../src/parse/read-files.js';
 import { FINDING_FILES, FINDING_KINDS } from '../../src/report/findings.js';
 import { SUMMARY_COLUMNS, SummaryAccumulator } from '../../src/report/summary.js';
+import { isolatedEnv, ROOT, runCli } from '../helpers/cli.js';
 
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'auditsweep.js');
+const _run = promisify(execFile);
 const LOGS = ['audit.log.2', 'audit.log.1', 'audit.log'].map((f) =>
   join(ROOT, 'test', 'fixtures', 'corpus', 'enriched', f),
 );
 const HOST = 'web-01';
 
-async function cli(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: isolatedEnv(env) });
 
 function readCsv(path: string): Record<string, string>[] {
   const parsed = Papa.parse<Record<string, string>>(readFileSync(path, 'utf8'), {

@@ -18,13 +18,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, ROOT, runCli } from '../helpers/cli.js';
 import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 
-const exec = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'auditsweep.js');
+const _exec = promisify(execFile);
 const DEPLOY = join(ROOT, 'deploy');
 const FIX = join(ROOT, 'test', 'fixtures', 'corpus');
 const ROTATED = ['audit.log.2', 'audit.log.1', 'audit.log'];
@@ -33,18 +32,7 @@ function corpusLogs(variant: string): Record<string, string> {
   return Object.fromEntries(ROTATED.map((f) => [f, join(FIX, variant, f)]));
 }
 
-async function cli(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], {
-      cwd: options.cwd,
-      env: options.env ?? { ...process.env, XDG_CONFIG_HOME: '/nonexistent-config' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }) => runCli(args, options);
 
 const tmp = (name: string) => realpathSync(mkdtempSync(join(tmpdir(), `auditsweep-${name}-`)));
 

@@ -10,14 +10,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { unusedPort } from '../helpers/tcp-silent.js';
 
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'auditsweep.js');
+const _run = promisify(execFile);
 const FIX = join(ROOT, 'test', 'fixtures', 'corpus');
 const ROTATED = ['audit.log.2', 'audit.log.1', 'audit.log'];
 
@@ -25,26 +24,7 @@ function corpusLogs(variant: string): Record<string, string> {
   return Object.fromEntries(ROTATED.map((f) => [f, join(FIX, variant, f)]));
 }
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    SSH_AUTH_SOCK: '',
-    AUDITSWEEP_SSH_PASSWORD: '',
-    XDG_CONFIG_HOME: '/nonexistent-config',
-  };
-  delete env.AUDITSWEEP_SMTP_USER;
-  delete env.AUDITSWEEP_SMTP_PASSWORD;
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[]) => runCli(args);
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 

@@ -23,13 +23,12 @@ import { sudoersRule } from '../../src/fetch/transport.js';
 import { HostLogParser } from '../../src/parse/host-parser.js';
 import { parseLocalFiles } from '../../src/parse/read-files.js';
 import type { EventRow } from '../../src/types.js';
+import { isolatedEnv, ROOT, runCli } from '../helpers/cli.js';
 import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
 import { appendToLog, isGone, rotateLog, type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { type CutProxy, startCutProxy } from '../helpers/tcp-cut-proxy.js';
 
 const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'auditsweep.js');
 const FIX = join(ROOT, 'test', 'fixtures', 'corpus');
 const SCALE = join(ROOT, '..', 'shared', 'corpus', 'scale.mjs');
 const ROTATED = ['audit.log.2', 'audit.log.1', 'audit.log'];
@@ -47,27 +46,7 @@ const PRINTED_SUDO_RULE = { commands: [sudoersRule('x', '{logDir}/audit.log').sp
 const corpus = (variant: string, files: readonly string[]) => files.map((f) => join(FIX, variant, f));
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-async function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: {
-        ...process.env,
-        SSH_AUTH_SOCK: '',
-        AUDITSWEEP_SSH_PASSWORD: '',
-        XDG_CONFIG_HOME: '/nonexistent-config',
-        ...env,
-      },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: isolatedEnv(env) });
 
 function readCsv<T = Record<string, string>>(path: string): T[] {
   const parsed = Papa.parse<T>(readFileSync(path, 'utf8'), { header: true, skipEmptyLines: true });

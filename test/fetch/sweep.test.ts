@@ -20,13 +20,12 @@ import {
 } from '../../src/report/findings.js';
 import { FLEET_HOST, SummaryAccumulator } from '../../src/report/summary.js';
 import type { EventRow, ParsedEvent } from '../../src/types.js';
+import { isolatedEnv, ROOT, runCli } from '../helpers/cli.js';
 import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
 import { replaceHostKey, type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { type SilentServer, startSilentServer, unusedPort } from '../helpers/tcp-silent.js';
 
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'auditsweep.js');
+const _run = promisify(execFile);
 const FIX = join(ROOT, 'test', 'fixtures', 'corpus');
 const ROTATED = ['audit.log.2', 'audit.log.1', 'audit.log'];
 
@@ -36,29 +35,8 @@ function corpusLogs(variant: string, gzOldest = false): Record<string, string> {
   );
 }
 
-async function cli(
-  args: string[],
-  cwd?: string,
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      ...(cwd ? { cwd } : {}),
-      env: {
-        ...process.env,
-        SSH_AUTH_SOCK: '',
-        AUDITSWEEP_SSH_PASSWORD: '',
-        XDG_CONFIG_HOME: '/nonexistent-config',
-        ...env,
-      },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[], cwd?: string, env: Record<string, string> = {}) =>
+  runCli(args, { cwd, env: isolatedEnv(env) });
 
 const sweep = (args: string[], cwd?: string, env?: Record<string, string>) =>
   cli(['sweep', ...args], cwd, env);
