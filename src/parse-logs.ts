@@ -20,7 +20,7 @@ import { isGzip, parseLocalFiles, type UnreadableFile } from './parse/read-files
 import { RowWorkers, rowWorkerCount } from './parse/row-workers.js';
 import { DEFAULT_ALERT_RULES, type FiredAlert } from './report/alert-evaluator.js';
 import type { AlertRule } from './report/alerts.js';
-import { HOST_COLUMNS, ISSUE_COLUMNS, issueRow } from './report/columns.js';
+import { HOST_COLUMNS, hostRow, ISSUE_COLUMNS, issueRow } from './report/columns.js';
 import { CsvTextWriter } from './report/csv-text-writer.js';
 import { CsvWriter } from './report/csv-writer.js';
 import type { FindingKind } from './report/findings.js';
@@ -269,25 +269,7 @@ export async function parseHere(options: ParseLogsOptions, workers: number): Pro
     const hostRows = await writeCsvFile(
       hostsPath,
       HOST_COLUMNS,
-      [
-        {
-          host,
-          outcome: outcome.status,
-          code: outcome.code ?? '',
-          message: outcome.message,
-          files: String(outcome.files),
-          bytes: String(outcome.bytes),
-          events: String(outcome.events),
-          duration_ms: String(outcome.durationMs),
-          address: '',
-          port: '',
-          user: '',
-          transport: 'local',
-          lines: String(counters.lines),
-          bad_lines: String(counters.malformed),
-          warnings: '',
-        },
-      ],
+      [hostRow({ name: host, transport: 'local' }, outcome, { counters, warnings: [] })],
       bom,
     );
     written.push(hostsPath);

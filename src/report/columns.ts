@@ -31,8 +31,16 @@ export const HOST_COLUMNS = [
   'warnings',
 ] as const;
 
+/** Where a host's logs came from: an inventory host, or local files (`parse`: no address, transport `local`). */
+export type HostOrigin = Pick<InventoryHost, 'name' | 'user'> & {
+  readonly address?: string | undefined;
+  readonly port?: number | undefined;
+  readonly transport: InventoryHost['transport'] | 'local';
+};
+
+/** hosts.csv's row of one host. */
 export function hostRow(
-  host: Pick<InventoryHost, 'name' | 'address' | 'port' | 'user' | 'transport'>,
+  host: HostOrigin,
   outcome: HostOutcome,
   detail: { counters: ParseCounters; warnings: readonly string[] },
 ): Record<(typeof HOST_COLUMNS)[number], string> {
@@ -45,8 +53,8 @@ export function hostRow(
     bytes: String(outcome.bytes),
     events: String(outcome.events),
     duration_ms: String(outcome.durationMs),
-    address: host.address,
-    port: String(host.port),
+    address: host.address ?? '',
+    port: host.port === undefined ? '' : String(host.port),
     user: host.user ?? '',
     transport: host.transport,
     lines: String(detail.counters.lines),
