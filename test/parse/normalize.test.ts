@@ -371,6 +371,8 @@ describe('normalizeEvent on arbitrary input', () => {
   const TYPES = [
     ...['SYSCALL', 'PATH', 'CWD', 'SOCKADDR', 'PROCTITLE', 'EXECVE', 'LOGIN', 'USER_LOGIN', 'USER_CMD'],
     ...['CONFIG_CHANGE', 'ADD_GROUP', 'DAEMON_START', 'ANOM_ABEND', 'NETFILTER_CFG', 'AVC'],
+    // Names of Object.prototype's members: the normalizer's tables are plain objects.
+    ...['__proto__', 'constructor', 'hasOwnProperty', 'toString'],
   ];
   const FIELD_NAMES = [
     ...['syscall', 'arch', 'success', 'auid', 'uid', 'ses', 'exe', 'comm', 'key', 'name', 'nametype', 'mode'],
@@ -390,6 +392,26 @@ describe('normalizeEvent on arbitrary input', () => {
     'ZZ',
     '?',
   ];
+
+  it('treats a record type named like a member of Object.prototype as a type it does not know', () => {
+    for (const type of ['__proto__', 'constructor', 'hasOwnProperty', 'valueOf', 'toString']) {
+      const lines = [
+        `type=${type} msg=audit(1795396105.713:23719): pid=1 uid=0 auid=0 ses=1 msg='op=x res=success'`,
+      ];
+      expect(normalize(lines)).toEqual({
+        ...normalize(lines.map((l) => l.replace(type, 'MADE_UP'))),
+        event_type: type,
+      });
+      const withSyscall = [
+        'type=SYSCALL msg=audit(1795396105.713:23719): arch=c000003e syscall=59 success=yes exit=0 pid=1 auid=0 uid=0 comm="a" exe="/b" key=(null)\x1dARCH=x86_64 SYSCALL=' +
+          type,
+        `type=${type} msg=audit(1795396105.713:23719): x=1`,
+      ];
+      const columns = normalize(withSyscall);
+      expect(columns.action).toBe('triggered-unknown-audit-rule');
+      expect(columns.obj_kind).toBe('admin-defined-rule');
+    }
+  });
 
   it('returns text for every column and never throws', () => {
     const field = fc.tuple(

@@ -19,6 +19,7 @@ import {
   type SyscallClass,
   syscallClass,
 } from './syscall-map.js';
+import { tableEntry } from './table-entry.js';
 
 /**
  * set_file_object: the object is the first PATH record at or after record 2 + adjust whose nametype is not
@@ -75,7 +76,7 @@ function fileRule(st: NormState, syscall: string, rule: FileRule): void {
 
 /** collect_id_obj2: the first set*id argument that is not -1 ("unchanged"). */
 function idObject2(st: NormState, syscall: string): void {
-  const limit = ID_ARG_LIMITS[syscall];
+  const limit = tableEntry(ID_ARG_LIMITS, syscall);
   const c = st.c;
   if (limit === undefined) return;
   c.first();
@@ -252,7 +253,7 @@ function normalizeSyscall(st: NormState, syscall: string | undefined): void {
   c.first();
   while (c.record !== undefined) {
     companion = c.type ?? '';
-    recordClass = RECORD_CLASSES[companion];
+    recordClass = tableEntry(RECORD_CLASSES, companion);
     if (recordClass !== undefined) break;
     c.next();
   }

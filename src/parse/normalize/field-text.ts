@@ -14,6 +14,7 @@ import { syscallName } from '../tables/syscalls.js';
 import { enrichedField, rawField } from '../tokenize.js';
 import { type FieldType, fieldType } from './field-types.js';
 import { signalName } from './signals.js';
+import { tableEntry } from './table-entry.js';
 
 /**
  * A field of a record: the record and the index of the field among its name/value pairs. The name, the value and
@@ -181,7 +182,7 @@ export function recordSyscall(record: AuditRecord): string | undefined {
 function argText(ref: FieldRef, slot: 'a0' | 'a1' | 'a2' | 'a3', ctx: InterpretContext): string {
   const raw = fieldRaw(ref);
   const syscall = slot === 'a3' ? undefined : recordSyscall(ref.record);
-  const how = syscall === undefined || slot === 'a3' ? undefined : ARG_TEXT[slot][syscall];
+  const how = syscall === undefined || slot === 'a3' ? undefined : tableEntry(ARG_TEXT[slot], syscall);
   if (how === 'mode') return modeShort(raw);
   if (how === 'uid' || how === 'gid') return idText(raw, 16, how === 'uid' ? 'user' : 'group', ctx);
   return `0x${raw}`;

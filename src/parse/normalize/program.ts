@@ -4,9 +4,19 @@
  */
 import type { NormState } from './norm-state.js';
 import { INTERPRETER_PREFIXES } from './syscall-map.js';
+import { tableEntry } from './table-entry.js';
+
+/** What every interpreter prefix starts with (`/usr/bin/`): most programs are told apart by that alone. */
+const COMMON_PREFIX = INTERPRETER_PREFIXES.reduce((common, prefix) => {
+  let n = 0;
+  while (n < common.length && n < prefix.length && common[n] === prefix[n]) n++;
+  return common.slice(0, n);
+});
 
 function isInterpreter(exe: string): boolean {
-  return INTERPRETER_PREFIXES.some((prefix) => exe.startsWith(prefix));
+  if (!exe.startsWith(COMMON_PREFIX)) return false;
+  for (const prefix of INTERPRETER_PREFIXES) if (exe.startsWith(prefix)) return true;
+  return false;
 }
 
 /** From `exe` (the cursor stops there) to the `comm` just before it, when `exe` is an interpreter. */
@@ -26,12 +36,14 @@ export function howFromExe(st: NormState): boolean {
   return true;
 }
 
+/** Records whose program object is a field of their own rather than the exe. */
+const PROGRAM_FIELDS: Readonly<Record<string, string>> = { BPF: 'prog-id', EVENT_LISTENER: 'nl-mcgrp' };
+
 /** set_program_obj: the object is the program (or the BPF program id, or the netlink group). */
 export function setProgramObject(st: NormState): void {
   const c = st.c;
   c.first();
-  const byType: Readonly<Record<string, string>> = { BPF: 'prog-id', EVENT_LISTENER: 'nl-mcgrp' };
-  const special = byType[c.type ?? ''];
+  const special = tableEntry(PROGRAM_FIELDS, c.type ?? '');
   if (special !== undefined) {
     if (c.seek(special)) st.objPrime = c.here();
     return;

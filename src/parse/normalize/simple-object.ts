@@ -5,6 +5,7 @@
 import type { Location } from './cursor.js';
 import type { NormState } from './norm-state.js';
 import type { ObjKind } from './obj-kind.js';
+import { tableEntry } from './table-entry.js';
 
 interface SimpleObject {
   /** Fields tried in turn; each later one is searched again from the first record. */
@@ -121,7 +122,7 @@ export function findSimpleObject(st: NormState, type: string): Location | undefi
     st.what = 'system';
     return undefined;
   }
-  const rule = SIMPLE_OBJECTS[type];
+  const rule = tableEntry(SIMPLE_OBJECTS, type);
   if (rule === undefined) return undefined;
   if (rule.kind !== undefined) st.what = rule.kind;
   let found = false;
@@ -148,7 +149,7 @@ function findFrom(
   type: string,
 ): Location | undefined {
   st.c.firstField();
-  const name = table[type];
+  const name = tableEntry(table, type);
   return name !== undefined && st.c.seek(name) ? atRecordZero(st) : undefined;
 }
 

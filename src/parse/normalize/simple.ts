@@ -9,6 +9,7 @@ import type { NormState } from './norm-state.js';
 import { howFromExe, opVerb, setProgramObject } from './program.js';
 import { recordAction } from './record-map.js';
 import { findSimpleObject, findSimpleObjPrimary2, findSimpleObjSecondary } from './simple-object.js';
+import { tableEntry } from './table-entry.js';
 
 type Shape = (st: NormState, type: string) => void;
 
@@ -78,7 +79,7 @@ const auidFirst: Shape = (st, type) => {
     if (type === 'CONFIG_CHANGE') st.objPrime = findSimpleObject(st, type);
     st.c.first();
   }
-  const rest = AUID_FIRST[type];
+  const rest = tableEntry(AUID_FIRST, type);
   if (rest !== undefined) rest(st);
   if (type === 'SECCOMP') return;
   st.setResults(0);
@@ -219,13 +220,13 @@ const common: Shape = (st, type) => {
     st.skipAttr('key_enforce', 0);
     st.skipAttr('gpg_res', 0);
   }
-  const fixedKind = NO_HOW[type];
+  const fixedKind = tableEntry(NO_HOW, type);
   if (fixedKind !== undefined) {
     st.what = fixedKind;
     return;
   }
   c.first();
-  const howField = HOW_FIELD[type];
+  const howField = tableEntry(HOW_FIELD, type);
   if (howField !== undefined) {
     if (c.seek(howField)) st.how = st.text();
     return;
@@ -246,7 +247,7 @@ const SHAPES: Readonly<Record<string, Shape>> = {
 };
 
 function shapeOf(type: string): Shape {
-  const shape = SHAPES[type];
+  const shape = tableEntry(SHAPES, type);
   if (shape !== undefined) return shape;
   const n = recordTypeNumber(type) ?? 0;
   if (n >= 1200 && n < 1299) return daemon;
