@@ -51,13 +51,17 @@ export const closesEvent: (type: string) => boolean = memoByTypeName((type) => {
 
 interface Building {
   readonly event: AuditEvent;
-  readonly key: string;
   /** Insertion order, to evict the oldest. */
   readonly seq: number;
+  /** Still in `building` (not closed yet). */
+  open: boolean;
+  /** The next event in flight with the same serial (another node or time). */
+  next: Building | undefined;
 }
 
-function keyOf(r: AuditRecord): string {
-  return `${r.node}\u0000${r.sec}.${r.ms}:${r.serial}`;
+function isEventOf(b: Building, r: AuditRecord): boolean {
+  const e = b.event;
+  return e.serial === r.serial && e.sec === r.sec && e.ms === r.ms && e.node === r.node;
 }
 
 function before(a: AuditEvent, b: AuditEvent): boolean {
@@ -136,7 +140,12 @@ export class Reassembler {
   private readonly maxRecords: number;
   private readonly reorderWindowSec: number;
   private readonly maxReorder: number;
-  private readonly building = new Map<string, Building>();
+  /**
+   * The events in flight by serial, each the head of a list of the events with that serial (rarely more than one):
+   * a number is a cheaper key than a string made of the node, the time and the serial.
+   */
+  private readonly building = new Map<number, Building>();
+  private inFlightCount = 0;
   private readonly reorder = new ReorderHeap();
   private last: Building | undefined;
   private seq = 0;
@@ -156,31 +165,26 @@ export class Reassembler {
 
   /** Events currently waiting for more records (bounded by maxInFlight). */
   get inFlight(): number {
-    return this.building.size;
+    return this.inFlightCount;
   }
 
   push(record: AuditRecord): void {
     if (record.sec > this.newestSec) this.newestSec = record.sec;
     let b = this.last;
     // Fast path: records of one event are nearly always adjacent.
-    if (
-      b === undefined ||
-      b.event.serial !== record.serial ||
-      b.event.sec !== record.sec ||
-      b.event.ms !== record.ms ||
-      b.event.node !== record.node ||
-      !this.building.has(b.key)
-    ) {
-      const key = keyOf(record);
-      b = this.building.get(key);
+    if (b === undefined || !b.open || !isEventOf(b, record)) {
+      b = this.building.get(record.serial);
+      while (b !== undefined && !isEventOf(b, record)) b = b.next;
       if (b === undefined) {
-        if (this.building.size >= this.maxInFlight) this.evictOldest();
+        if (this.inFlightCount >= this.maxInFlight) this.evictOldest();
         b = {
-          key,
+          open: true,
           seq: this.seq++,
+          next: this.building.get(record.serial),
           event: { node: record.node, sec: record.sec, ms: record.ms, serial: record.serial, records: [] },
         };
-        this.building.set(key, b);
+        this.building.set(record.serial, b);
+        this.inFlightCount++;
       }
       this.last = b;
     }
@@ -205,26 +209,49 @@ export class Reassembler {
 
   /** Closes every in-flight event and empties the reorder buffer: call at the end of a host's input. */
   flush(): void {
-    const rest = [...this.building.values()].sort((a, b) => a.seq - b.seq);
+    const rest = this.inFlightEvents().sort((a, b) => a.seq - b.seq);
     for (const b of rest) this.close(b, 'end-of-input');
     this.release(true);
   }
 
+  /** Every event in flight (a copy: closing them changes `building`). */
+  private inFlightEvents(): Building[] {
+    const all: Building[] = [];
+    for (const head of this.building.values())
+      for (let b: Building | undefined = head; b; b = b.next) all.push(b);
+    return all;
+  }
+
   private close(b: Building, reason: CloseReason): void {
-    this.building.delete(b.key);
+    const serial = b.event.serial;
+    const head = this.building.get(serial);
+    if (head === b) {
+      if (b.next === undefined) this.building.delete(serial);
+      else this.building.set(serial, b.next);
+    } else {
+      let before = head;
+      while (before !== undefined && before.next !== b) before = before.next;
+      if (before !== undefined) before.next = b.next;
+    }
+    b.next = undefined;
+    this.inFlightCount--;
+    b.open = false;
     if (this.last === b) this.last = undefined;
     this.reorder.push(b.event, reason);
   }
 
   private evictOldest(): void {
     let oldest: Building | undefined;
-    for (const b of this.building.values()) if (oldest === undefined || b.seq < oldest.seq) oldest = b;
+    for (const head of this.building.values()) {
+      for (let b: Building | undefined = head; b; b = b.next)
+        if (oldest === undefined || b.seq < oldest.seq) oldest = b;
+    }
     if (oldest) this.close(oldest, 'evicted');
   }
 
   private closeTimedOut(nowSec: number): void {
-    if (this.building.size === 0) return;
-    for (const b of [...this.building.values()]) {
+    if (this.inFlightCount === 0) return;
+    for (const b of this.inFlightEvents()) {
       if (b.event.sec + this.eoeTimeoutSec <= nowSec && b !== this.last) this.close(b, 'timeout');
     }
   }

@@ -15,9 +15,29 @@ import type { AuditRecord } from '../types.js';
  */
 export type Spans = Int32Array;
 
+/**
+ * The bit a field name sets in a record's name mask (see LineRecord.rawMask): from its length and its first and last
+ * characters, so that it is computed from a span of the line as cheaply as from a string.
+ */
+function nameBit(len: number, first: number, last: number): number {
+  return len === 0 ? 1 : 1 << ((len * 7 + first + last * 3) & 31);
+}
+
+function bitOfName(name: string): number {
+  const len = name.length;
+  return len === 0 ? 1 : nameBit(len, name.charCodeAt(0), name.charCodeAt(len - 1));
+}
+
 export class LineRecord implements AuditRecord {
   #fields: string[] | undefined;
   #enriched: string[] | undefined;
+  /**
+   * The name bits of the raw fields, and of the ENRICHED ones (0 until first needed): a name whose bit is not set
+   * is not there, and most lookups are for names a record does not have (`terminal`, `addr`, `hostname` are
+   * looked for in every record of an event). A record with fields has a mask other than 0.
+   */
+  #rawMask = 0;
+  #enrMask = 0;
 
   constructor(
     readonly node: string,
@@ -93,12 +113,34 @@ export class LineRecord implements AuditRecord {
     return this.span(this.at + (i << 2) + 2);
   }
 
+  /**
+   * Value of raw field `i` without its double quotes when it has them (`"bash"` → `bash`), else undefined: the
+   * same as valueAt(i).slice(1, -1) for a quoted value, without the string in between.
+   */
+  unquotedValueAt(i: number): string | undefined {
+    const k = this.at + (i << 2) + 2;
+    const start = this.spans[k]!;
+    const end = this.spans[k + 1]!;
+    if (end - start < 2) return undefined;
+    if (start < 0) {
+      const v = this.extra![-start - 1]!;
+      return v.charCodeAt(0) === 0x22 && v.charCodeAt(v.length - 1) === 0x22 ? v.slice(1, -1) : undefined;
+    }
+    const text = this.text;
+    const from = this.start + start;
+    const to = this.start + end;
+    return text.charCodeAt(from) === 0x22 && text.charCodeAt(to - 1) === 0x22
+      ? text.slice(from + 1, to - 1)
+      : undefined;
+  }
+
   /** Index of the first raw field called `name` at or after field `from`, or -1. */
   indexOf(name: string, from: number): number {
+    if ((this.rawMask() & bitOfName(name)) === 0) return -1;
     const at = this.at;
     const stop = at + this.nRaw;
-    for (let k = at + (from << 2); k < stop; k += 4) if (this.is(k, name)) return (k - at) >> 2;
-    return -1;
+    const k = this.find(at + (from << 2), stop, name);
+    return k < 0 ? -1 : (k - at) >> 2;
   }
 
   /** Whether raw field `i` is called `name`. */
@@ -108,17 +150,19 @@ export class LineRecord implements AuditRecord {
 
   /** First raw field called `name`, as written; undefined when there is none. */
   rawValue(name: string): string | undefined {
+    if ((this.rawMask() & bitOfName(name)) === 0) return undefined;
     const stop = this.at + this.nRaw;
-    for (let k = this.at; k < stop; k += 4) if (this.is(k, name)) return this.span(k + 2);
-    return undefined;
+    const k = this.find(this.at, stop, name);
+    return k < 0 ? undefined : this.span(k + 2);
   }
 
   /** ENRICHED field `NAME` (upper case); undefined when there is none. */
   enrichedValue(name: string): string | undefined {
+    if (this.nEnr === 0 || (this.enrMask() & bitOfName(name)) === 0) return undefined;
     const from = this.at + this.nRaw;
     const stop = from + this.nEnr;
-    for (let k = from; k < stop; k += 4) if (this.is(k, name)) return this.span(k + 2);
-    return undefined;
+    const k = this.find(from, stop, name);
+    return k < 0 ? undefined : this.span(k + 2);
   }
 
   /**
@@ -137,6 +181,13 @@ export class LineRecord implements AuditRecord {
     const name = this.start + rel;
     const len = s[k0 + 1]! - rel;
     const text = this.text;
+    if (
+      len > 0 &&
+      (this.enrMask() &
+        nameBit(len, upper(text.charCodeAt(name)), upper(text.charCodeAt(name + len - 1)))) ===
+        0
+    )
+      return undefined;
     const from = this.at + this.nRaw;
     const stop = from + this.nEnr;
     for (let k = from; k < stop; k += 4) {
@@ -156,6 +207,58 @@ export class LineRecord implements AuditRecord {
       if (j === len) return this.span(k + 2);
     }
     return undefined;
+  }
+
+  private rawMask(): number {
+    if (this.#rawMask === 0) this.#rawMask = this.maskOf(this.at, this.nRaw);
+    return this.#rawMask;
+  }
+
+  private enrMask(): number {
+    if (this.#enrMask === 0) this.#enrMask = this.maskOf(this.at + this.nRaw, this.nEnr);
+    return this.#enrMask;
+  }
+
+  /** The name bits of the fields whose positions are spans[from, from + n). */
+  private maskOf(from: number, n: number): number {
+    const s = this.spans;
+    const text = this.text;
+    let mask = 0;
+    for (let k = from; k < from + n; k += 4) {
+      const start = s[k]!;
+      if (start < 0) mask |= bitOfName(this.extra![-start - 1]!);
+      else {
+        const len = s[k + 1]! - start;
+        const p = this.start + start;
+        mask |= len === 0 ? 1 : nameBit(len, text.charCodeAt(p), text.charCodeAt(p + len - 1));
+      }
+    }
+    return mask;
+  }
+
+  /** The first k in [from, stop) (a step of 4) where the name of a field starts that is `name`, or -1. */
+  private find(from: number, stop: number, name: string): number {
+    const s = this.spans;
+    const text = this.text;
+    const base = this.start;
+    const len = name.length;
+    // Most names of the right length differ in their first character: that is compared before the rest.
+    const first = len === 0 ? 0 : name.charCodeAt(0);
+    for (let k = from; k < stop; k += 4) {
+      const start = s[k]!;
+      if (s[k + 1]! - start !== len) continue;
+      if (start < 0) {
+        if (this.extra![-start - 1] === name) return k;
+        continue;
+      }
+      const p = base + start;
+      if (len === 0) return k;
+      if (text.charCodeAt(p) !== first) continue;
+      let j = 1;
+      while (j < len && text.charCodeAt(p + j) === name.charCodeAt(j)) j++;
+      if (j === len) return k;
+    }
+    return -1;
   }
 
   /** Whether the name or value whose span starts at spans[k] is `name`. */
@@ -184,6 +287,11 @@ export class LineRecord implements AuditRecord {
     for (let k = 0; k < n; k += 2) out[k >> 1] = this.span(from + k);
     return out;
   }
+}
+
+/** An ASCII letter's upper case (toUpperCase() on ASCII). */
+function upper(c: number): number {
+  return c >= 0x61 && c <= 0x7a ? c - 0x20 : c;
 }
 
 function isAsciiSpan(text: string, start: number, end: number): boolean {

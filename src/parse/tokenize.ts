@@ -12,7 +12,6 @@ import { canonicalTypeName } from './tables/record-types.js';
 const SPACE = 0x20;
 const DQUOTE = 0x22;
 const SQUOTE = 0x27;
-const EQUALS = 0x3d;
 const LBRACE = 0x7b;
 
 /** Control bytes other than tab and GS, DEL, and U+FFFD (what invalid UTF-8 decodes to) mean "not a text line". */
@@ -72,6 +71,35 @@ function canonicalNode(name: string): string {
   return name;
 }
 
+/** text.startsWith(pattern, i), as a loop: startsWith with a position is a call into the runtime every time. */
+function matchAt(text: string, i: number, pattern: string): boolean {
+  const n = pattern.length;
+  if (i + n > text.length) return false;
+  for (let j = 0; j < n; j++) if (text.charCodeAt(i + j) !== pattern.charCodeAt(j)) return false;
+  return true;
+}
+
+/**
+ * The strings read from the headers lately (type and node names), in a small table keyed by length and the first
+ * and last characters: a name found there is compared in place rather than cut from the line and looked up, which
+ * saves a string per record.
+ */
+const RECENT = new Array<string>(256).fill('');
+
+function recentKey(text: string, start: number, end: number): number {
+  return ((end - start) * 31 + text.charCodeAt(start) * 7 + text.charCodeAt(end - 1)) & 255;
+}
+
+/** `text[start, end)` as the shared string `canonical` gives for it (start < end). */
+function sharedName(text: string, start: number, end: number, canonical: (name: string) => string): string {
+  const key = recentKey(text, start, end);
+  const known = RECENT[key]!;
+  if (known.length === end - start && matchAt(text, start, known)) return known;
+  const name = canonical(text.slice(start, end));
+  RECENT[key] = name;
+  return name;
+}
+
 /**
  * Where scanFields puts the fields of a line: straight into a shared slab of positions (one allocation per few
  * hundred records rather than one per record; a slab lives as long as one of its records), relative to the line's
@@ -82,6 +110,8 @@ const SLAB_INTS = 16 * 1024;
 class SpanSink {
   /** The slab the current line's positions go to, from `at`; `n` of them so far. */
   spans = new Int32Array(SLAB_INTS);
+  /** spans.length, kept here: reading a typed array's length checks its buffer every time. */
+  capacity = SLAB_INTS;
   at = 0;
   n = 0;
   text = '';
@@ -102,7 +132,7 @@ class SpanSink {
    * (start -(k + 1), end start + length).
    */
   push(ns: number, ne: number, vs: number, ve: number): void {
-    if (this.at + this.n + 4 > this.spans.length) this.newSlab();
+    if (this.at + this.n + 4 > this.capacity) this.newSlab();
     const s = this.spans;
     const b = this.base;
     const k = this.at + this.n;
@@ -118,6 +148,7 @@ class SpanSink {
     const fresh = new Int32Array(Math.max(SLAB_INTS, 2 * (this.n + 4)));
     fresh.set(this.spans.subarray(this.at, this.at + this.n));
     this.spans = fresh;
+    this.capacity = fresh.length;
     this.at = 0;
   }
 
@@ -178,16 +209,24 @@ function scanFields(s: string, start: number, end: number, enriched: boolean): b
   let i = start;
   let complete = true;
   let lastUnquoted = -1; // index in the sink of the last unquoted value, for words that continue it
+  // The next space and the next '=' at or after i (end when there is none before it). indexOf finds them faster
+  // than a loop over the characters; each is searched again only once i has passed it.
+  let space = -1;
+  let equals = -1;
   while (i < end) {
     while (i < end && s.charCodeAt(i) === SPACE) i++;
     if (i >= end) break;
     const nameStart = i;
-    while (i < end) {
-      const c = s.charCodeAt(i);
-      if (c === EQUALS || c === SPACE) break;
-      i++;
+    if (space < i) {
+      space = s.indexOf(' ', i);
+      if (space < 0 || space > end) space = end;
     }
-    if (i >= end || s.charCodeAt(i) === SPACE) {
+    if (equals < i) {
+      equals = s.indexOf('=', i);
+      if (equals < 0 || equals > end) equals = end;
+    }
+    if (space < equals || equals === end) {
+      i = space;
       // A word without '='. auditd writes some unquoted values with spaces (ADD_GROUP's
       // `op=adding group to /etc/group`): such words continue the previous unquoted value.
       if (lastUnquoted >= 0) {
@@ -198,8 +237,8 @@ function scanFields(s: string, start: number, end: number, enriched: boolean): b
       } else if (!enriched) scanFreeWord(s, nameStart, i);
       continue;
     }
-    const nameEnd = i;
-    i++; // '='
+    const nameEnd = equals;
+    i = equals + 1;
     const c = i < end ? s.charCodeAt(i) : SPACE;
     if (c === DQUOTE) {
       const close = s.indexOf('"', i + 1);
@@ -232,11 +271,10 @@ function scanFields(s: string, start: number, end: number, enriched: boolean): b
       lastUnquoted = -1;
       i = stop;
     } else {
-      let j = i;
-      while (j < end && s.charCodeAt(j) !== SPACE) j++;
-      out.push(nameStart, nameEnd, i, j);
+      // `space` is the first space after the '=': the value ends there.
+      out.push(nameStart, nameEnd, i, space);
       lastUnquoted = out.n - 2;
-      i = j;
+      i = space;
     }
   }
   return complete;
@@ -305,15 +343,15 @@ function parseHeader(
   }
   let i = start;
   let node = '';
-  if (text.startsWith('node=', i)) {
+  if (matchAt(text, i, 'node=')) {
     const sp = text.indexOf(' ', i + 5);
     if (sp < 0 || sp >= end)
       return lineIssue(text, start, end, file, lineNo, 'missing-header', 'node= without a record: ');
-    node = canonicalNode(text.slice(i + 5, sp));
+    node = sp === i + 5 ? '' : sharedName(text, i + 5, sp, canonicalNode);
     i = sp + 1;
   }
   // The patterns below hold no CR or LF, so none can match across the end of the line.
-  if (!text.startsWith('type=', i)) {
+  if (!matchAt(text, i, 'type=')) {
     return lineIssue(text, start, end, file, lineNo, 'missing-header', 'no type= header: ');
   }
   let typeEnd = text.indexOf(' ', i + 5);
@@ -321,9 +359,9 @@ function parseHeader(
   if (typeEnd < 0 || typeEnd === i + 5) {
     return lineIssue(text, start, end, file, lineNo, 'truncated', 'line ends in the header: ');
   }
-  const type = canonicalTypeName(text.slice(i + 5, typeEnd));
+  const type = sharedName(text, i + 5, typeEnd, canonicalTypeName);
   i = typeEnd + 1;
-  if (!text.startsWith('msg=audit(', i)) {
+  if (!matchAt(text, i, 'msg=audit(')) {
     return lineIssue(text, start, end, file, lineNo, 'bad-header', `no msg=audit( after type=${type}: `);
   }
   i += 10;
@@ -355,6 +393,24 @@ function parseHeader(
   return undefined;
 }
 
+// The last search for the ENRICHED separator: in `gsText` from `gsFrom`, found at `gsAt` (-1: none up to the end).
+let gsText = '';
+let gsFrom = 0;
+let gsAt = -1;
+
+/**
+ * The first 0x1D at or after `from` in `text`, or -1. A RAW log has none, and a search from each line would run to
+ * the end of the chunk every time: the answer of the last search holds for every position between its start and
+ * what it found, so lines read in order search each stretch of the chunk once.
+ */
+function nextSeparator(text: string, from: number): number {
+  if (from >= gsFrom && (gsAt < 0 || from <= gsAt) && text === gsText) return gsAt;
+  gsText = text;
+  gsFrom = from;
+  gsAt = text.indexOf('\x1d', from);
+  return gsAt;
+}
+
 /**
  * tokenizeLine() on the line `text[start, lineEnd)` (without its LF), for the host parser: it tokenizes a decoded
  * chunk in place rather than cutting it into line strings, and skips the text check (`checkText` false) when it
@@ -371,7 +427,7 @@ export function tokenize(
   const bad = parseHeader(text, start, lineEnd, file, lineNo, checkText);
   if (bad !== undefined) return { issue: bad };
   const end = hEnd;
-  let gs = text.indexOf('\x1d', hBody);
+  let gs = nextSeparator(text, hBody);
   if (gs < 0 || gs > end) gs = end;
   sink.reset(text, start);
   let complete = scanFields(text, hBody, gs, false);

@@ -6,7 +6,7 @@
 import type { AuditRecord } from '../../types.js';
 import { fieldCount, nameAt, valueAt } from '../record.js';
 import { decodeValue } from './fields.js';
-import { decodeHex } from './hex.js';
+import { decodeHex, isHex } from './hex.js';
 
 export interface ExecveArgs {
   readonly args: string[];
@@ -20,6 +20,26 @@ export interface ExecveArgs {
 const MAX_ARGS = 1 << 21;
 /** An argument is at most MAX_ARG_STRLEN (128 KiB) → 256 KiB of hex in ~7.5 kB parts. */
 const MAX_PARTS = 1024;
+
+/** N of an argument name `aN` (N decimal digits, at most 9 of them); -1 for any other name. */
+function plainArgNumber(name: string): number {
+  const len = name.length;
+  if (len < 2 || len > 10) return -1;
+  let n = 0;
+  for (let i = 1; i < len; i++) {
+    const d = name.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** decodeValue('EXECVE', 'aN', raw): an argument is always one auditd may hex-encode. */
+function decodeArg(raw: string): string {
+  const len = raw.length;
+  if (len >= 2 && raw.charCodeAt(0) === 0x22 && raw.charCodeAt(len - 1) === 0x22) return raw.slice(1, -1);
+  return len >= 2 && isHex(raw) ? (decodeHex(raw) ?? raw) : raw;
+}
 
 /** Collects the arguments of every EXECVE record of an event, in order. Undefined when there is none. */
 export function execveArgs(records: readonly AuditRecord[]): ExecveArgs | undefined {
@@ -39,6 +59,12 @@ export function execveArgs(records: readonly AuditRecord[]): ExecveArgs | undefi
         continue;
       }
       if (name.charCodeAt(0) !== 0x61) continue; // 'a'
+      const plain = plainArgNumber(name);
+      if (plain >= 0) {
+        // `aN`, the usual case: what the general path below makes of it, without cutting the name.
+        if (plain < MAX_ARGS) args[plain] = decodeArg(raw);
+        continue;
+      }
       const bracket = name.indexOf('[');
       if (bracket > 0) {
         const n = Number(name.slice(1, bracket));
@@ -89,14 +115,27 @@ export function execveArgs(records: readonly AuditRecord[]): ExecveArgs | undefi
   return { args: out, argc: count, complete };
 }
 
-const PLAIN = /^[A-Za-z0-9_@%+=:,./-]+$/;
+/** Characters a shell word may have unquoted: [A-Za-z0-9_@%+=:,./-]. */
+const PLAIN = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-')
+  PLAIN[c.charCodeAt(0)] = 1;
+
+function isPlain(arg: string): boolean {
+  const len = arg.length;
+  if (len === 0) return false;
+  for (let i = 0; i < len; i++) {
+    const c = arg.charCodeAt(i);
+    if (c > 127 || PLAIN[c] === 0) return false;
+  }
+  return true;
+}
 
 /**
  * Quotes one argument the way a shell would need it, so that a reviewer sees where arguments begin and end:
  * plain words stay bare; others are single-quoted with control bytes shown as \xNN.
  */
 export function shellQuote(arg: string): string {
-  if (PLAIN.test(arg)) return arg;
+  if (isPlain(arg)) return arg;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control bytes in arguments are shown escaped
   const body = arg.replace(/'/g, "'\\''").replace(/[\x00-\x1f\x7f]/g, (c) => {
     return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
@@ -106,5 +145,7 @@ export function shellQuote(arg: string): string {
 
 /** Arguments → one command line. */
 export function commandLine(args: readonly string[]): string {
-  return args.map(shellQuote).join(' ');
+  let line = args.length === 0 ? '' : shellQuote(args[0]!);
+  for (let i = 1; i < args.length; i++) line += ` ${shellQuote(args[i]!)}`;
+  return line;
 }

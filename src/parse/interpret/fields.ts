@@ -6,6 +6,7 @@
  * user space). Which fields can be encoded this way is auparse's AUPARSE_TYPE_ESCAPED list (typetab.h).
  */
 import type { AuditRecord } from '../../types.js';
+import { LineRecord } from '../record.js';
 import { rawField } from '../tokenize.js';
 import { decodeHex, isHex } from './hex.js';
 
@@ -88,6 +89,12 @@ export function decodeValue(recordType: string, name: string, raw: string): stri
 
 /** A body field, decoded; undefined when the record does not have it. */
 export function fieldValue(record: AuditRecord, name: string): string | undefined {
+  if (record instanceof LineRecord) {
+    // Most values read here are quoted: cut from the line without their quotes at once.
+    const i = record.indexOf(name, 0);
+    if (i < 0) return undefined;
+    return record.unquotedValueAt(i) ?? decodeValue(record.type, name, record.valueAt(i));
+  }
   const raw = rawField(record, name);
   return raw === undefined ? undefined : decodeValue(record.type, name, raw);
 }

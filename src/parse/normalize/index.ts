@@ -41,17 +41,12 @@ const SETTING_ACTIONS = new Set(['set', 'seccomp-logging']);
 
 function render(eventType: string, st: NormState, cwd: string | undefined): NormalizedColumns {
   const c = st.c;
-  const text = (loc: Location | undefined): string => st.textOf(c.resolve(loc)) ?? '';
-  const path = (loc: Location | undefined): string => {
-    const ref = c.resolve(loc);
-    return ref === undefined ? '' : interpretPath(ref, st.ctx, cwd);
-  };
-  const subject = text(st.subjPrime);
+  const subject = text(st, st.subjPrime);
   const resultRef = c.resolve(st.results);
   const result = st.textOf(resultRef) ?? '';
   const action = st.action;
   const object = c.resolve(st.objPrime);
-  let objPrime = path(st.objPrime);
+  let objPrime = object === undefined ? '' : interpretPath(object, st.ctx, cwd);
   if (
     object !== undefined &&
     typeOf(object) !== 'escaped-file' &&
@@ -65,20 +60,31 @@ function render(eventType: string, st: NormState, cwd: string | undefined): Norm
   return {
     event_type: eventType,
     event_kind: st.evkind ?? 'unknown',
-    session: text(st.session),
+    session: text(st, st.session),
     subj_prime: subject === 'unset' ? 'system' : subject,
-    subj_sec: text(st.subjSec),
+    subj_sec: text(st, st.subjSec),
     subj_kind: st.subjKind ?? '',
     action: action ?? 'did-unknown',
     result: resultRef === undefined ? '' : succeeded(result, typeOf(resultRef) === 'seccomp'),
     obj_prime: objPrime,
-    obj_sec: text(st.objSec),
-    obj2: path(st.obj2),
+    obj_sec: text(st, st.objSec),
+    obj2: path(st, st.obj2, cwd),
     obj_kind: st.what,
     how: st.how ?? '',
     // Every key of the rule (ausearch prints only the first of `key1\x01key2`).
     key: st.textOf(key) ?? '',
   };
+}
+
+/** The interpreted text of a remembered field ('' when it is gone). */
+function text(st: NormState, loc: Location | undefined): string {
+  return st.textOf(st.c.resolve(loc)) ?? '';
+}
+
+/** The interpreted text of a remembered field, a file name made absolute with the event's CWD. */
+function path(st: NormState, loc: Location | undefined, cwd: string | undefined): string {
+  const ref = st.c.resolve(loc);
+  return ref === undefined ? '' : interpretPath(ref, st.ctx, cwd);
 }
 
 /** ausearch's RESULT: `yes`, `success` (any `suc…`), a seccomp `allow` → success; anything else → failed. */

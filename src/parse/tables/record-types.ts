@@ -242,13 +242,21 @@ const MEMO_LIMIT = 4096;
 
 export function memoByTypeName<T>(compute: (name: string) => T): (name: string) => T {
   const cache = new Map<string, T>();
+  // The answers given lately, by the name's length and first character: nearly every name is one of the shared
+  // type strings (canonicalTypeName), found there by identity before the map is asked.
+  const recentNames = new Array<string | undefined>(32);
+  const recentValues = new Array<T>(32);
   return (name) => {
+    const slot = (name.length + name.charCodeAt(0)) & 31;
+    if (recentNames[slot] === name) return recentValues[slot]!;
     let v = cache.get(name);
     if (v === undefined && !cache.has(name)) {
       v = compute(name);
       if (cache.size >= MEMO_LIMIT) cache.clear();
       cache.set(name, v);
     }
+    recentNames[slot] = name;
+    recentValues[slot] = v as T;
     return v as T;
   };
 }
