@@ -44,10 +44,20 @@ const NEWLINE = 0x0a;
 
 /**
  * Characters that may make a line "not text" (tokenize.ts NOT_TEXT, which a line is tested against after its
- * trailing CR is cut): control bytes other than tab, LF and GS, DEL, U+FFFD, and a CR not followed by LF.
+ * trailing CR is cut): control bytes other than tab, LF, CR and GS, DEL, U+FFFD; and a CR not followed by LF
+ * (see {@link suspect}). A plain character class, so that V8 scans a clean chunk fast (a lookahead would not).
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: detecting control characters is the point
-const SUSPECT = /[\x00-\x08\x0b\x0c\x0e-\x1c\x1e\x1f\x7f\ufffd]|\r(?!\n)/;
+const SUSPECT = /[\x00-\x08\x0b\x0c\x0e-\x1c\x1e\x1f\x7f\ufffd]/;
+
+/** Whether `text` holds a SUSPECT character or a CR that does not end a line. */
+function suspect(text: string): boolean {
+  if (SUSPECT.test(text)) return true;
+  for (let cr = text.indexOf('\r'); cr >= 0; cr = text.indexOf('\r', cr + 1)) {
+    if (text.charCodeAt(cr + 1) !== NEWLINE) return true;
+  }
+  return false;
+}
 const DEFAULT_MAX_LINE = 64 * 1024;
 
 export class HostLogParser {
@@ -168,7 +178,7 @@ export class HostLogParser {
   private lines(text: string): void {
     // One check of the whole chunk instead of one per line: only a chunk with a suspicious character has its
     // lines checked one by one (tokenize's NOT_TEXT; a CR is fine only as a line's last character).
-    const checkText = SUSPECT.test(text);
+    const checkText = suspect(text);
     let pos = 0;
     const end = text.length;
     while (pos < end) {

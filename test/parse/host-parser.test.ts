@@ -111,6 +111,24 @@ describe('HostLogParser', () => {
     }
   });
 
+  it('takes CRLF line ends as line ends and a CR inside a line as not text, whatever the chunks', () => {
+    const crlf = GOOD.replaceAll('\n', '\r\n');
+    const loneCr =
+      "type=USER_CMD msg=audit(1795396018.400:3): pid=1 uid=0 auid=0 ses=1 msg='cmd=6964\rres=success'\n";
+    for (const chunk of [undefined, 1, 5]) {
+      const clean = parseText(crlf, chunk);
+      expect(clean.issues).toEqual([]);
+      expect(clean.events.map((e) => e.row.command)).toEqual(['id -u']);
+      const bad = parseText(`${crlf}${loneCr}${GOOD.replaceAll('22828', '22829').trimEnd()}\r`, chunk);
+      expect(bad.issues.map((i) => [i.line, i.reason])).toEqual([
+        [4, 'not-text'],
+        // The last line has no LF: cut short, kept and reported, its CR taken as the CR of a CRLF.
+        [7, 'truncated'],
+      ]);
+      expect(bad.events.map((e) => e.row.serial)).toEqual(['22828', '22829']);
+    }
+  });
+
   it('reassembles split and hex-encoded EXECVE arguments into the command', () => {
     const arg = 'y'.repeat(9000);
     const hex = Buffer.from(arg).toString('hex').toUpperCase();
