@@ -129,19 +129,25 @@ function scratch(tag) {
   return mkdtempSync(join(SCRATCH_BASE, `auditsweep-bench-${tag}-`));
 }
 
-/** auditsweep's per-host JSON lines (--log-format json) and its summary line. */
+/** auditsweep's per-host JSON lines (--log-format json) and its totals line, as a one-line summary. */
 function hostOutcomes(stderr) {
   const outcomes = [];
+  let totals;
   for (const line of stderr.split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
       const o = JSON.parse(line);
       if (o.host && o.outcome) outcomes.push(o);
+      else if (o.totals) totals = o.totals;
     } catch {
       // not one of ours
     }
   }
-  const summary = /^\d+ hosts: .*$/m.exec(stderr)?.[0] ?? '(no summary line)';
+  const ok = outcomes.filter((o) => o.outcome === 'ok').length;
+  const summary =
+    totals === undefined
+      ? '(no totals line)'
+      : `${outcomes.length} hosts: ${ok} ok, ${outcomes.length - ok} failed or partial; ${totals.events} events, ${totals.malformed} bad lines`;
   return { outcomes, summary };
 }
 
