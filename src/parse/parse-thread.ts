@@ -1,5 +1,5 @@
 /**
- * `auditsweep parse` of a large input on a thread of its own (parse-logs.ts parseHere(), which starts the row
+ * `auditsweep parse` of a large input on a thread of its own (parse-here.ts parseHere(), which starts the row
  * workers from there): a worker's heap limits can be set, the main thread's cannot, and with the main thread's
  * default young generation the peak RSS of read + tokenize + reassemble + row workers passes 200 MB.
  */
@@ -56,8 +56,8 @@ export async function parseOnThread(
 }
 
 async function runHere(options: ParseThreadData['options']): Promise<ParseLogsResult> {
-  // Imported here: parse-logs.js imports this module, and its evaluation must not wait for itself.
-  const { parseHere } = await import('../parse-logs.js');
+  // Imported here, by the parse thread alone: the main thread has no use for the parser's code.
+  const { parseHere } = await import('../parse-here.js');
   return parseHere(options, options.workers);
 }
 

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AlertRule } from '../report/alerts.js';
-import { type BatchReport, BatchReporter } from '../report/batch-report.js';
+import type { BatchReport, BatchReporter } from '../report/batch-report.js';
 import { cellsOf, serialiseRows } from '../report/csv-writer.js';
 import type { AccountMaps, AuditEvent, AuditRecord } from '../types.js';
 import { EVENT_COLUMNS } from '../types.js';
@@ -119,8 +119,14 @@ const data = workerData as Partial<RowWorkerData> | undefined;
 if (parentPort !== null && data?.role === ROLE) {
   const port = parentPort;
   const accounts = data.accounts;
+  // The report work's code only with the report set (the port keeps the batches that come meanwhile).
   const reporter =
-    data.report === undefined ? undefined : new BatchReporter({ accounts, alerts: data.report.alerts });
+    data.report === undefined
+      ? undefined
+      : new (await import('../report/batch-report.js')).BatchReporter({
+          accounts,
+          alerts: data.report.alerts,
+        });
   const encoder = new TextEncoder();
   port.on('message', (batch: RowBatch) => {
     const ctx: InterpretContext = { host: batch.host, accounts };

@@ -11,9 +11,6 @@
  * Memory stays bounded: `drain()` waits while too many batches are out, and each worker's heap is capped.
  */
 
-import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AlertRule } from '../report/alerts.js';
 import { BatchReporter, detachBatchReport } from '../report/batch-report.js';
@@ -28,6 +25,11 @@ import {
   type RowResult,
   type RowWorkerData,
 } from './row-worker.js';
+import { WORKER_URL } from './row-worker-count.js';
+
+// Also here for the sweep; in a module of their own so that `parse`'s main thread can choose without loading the
+// row stage.
+export { rowWorkerCount, rowWorkersAvailable } from './row-worker-count.js';
 
 export interface RowStageOptions {
   /** Worker threads (the owning thread takes batches too when they are all busy); 0: every batch on this thread. */
@@ -41,8 +43,6 @@ export interface RowStageOptions {
   /** Events per batch. */
   readonly batchEvents?: number | undefined;
 }
-
-const WORKER_URL = new URL('./row-worker.js', import.meta.url);
 
 /**
  * A worker's heap: a small young generation, so that a batch's garbage is collected young; the old generation is
@@ -62,28 +62,6 @@ const MAX_WAITING = 4;
  * a worker's heap is small, and only ever holds small batches.
  */
 const MAX_BATCH_CHARS = 1024 * 1024;
-/** Beyond this many row workers the owning thread (read, tokenize, reassemble) is the bottleneck. */
-const MAX_WORKERS = 3;
-
-/** Whether the compiled worker is there (it is not when the sources run untranspiled, as under a test runner). */
-export function rowWorkersAvailable(): boolean {
-  return WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(WORKER_URL));
-}
-
-/**
- * Row workers worth starting for a large input: one per CPU besides the owning thread's (which builds rows too
- * when the workers are busy), up to MAX_WORKERS; none on one CPU or when the workers cannot run.
- * `AUDITSWEEP_PARSE_WORKERS` overrides the choice (0: everything on the owning thread), for benchmarks and tests:
- * `forced` is then true.
- */
-export function rowWorkerCount(): { workers: number; forced: boolean } {
-  if (!rowWorkersAvailable()) return { workers: 0, forced: false };
-  const forced = process.env.AUDITSWEEP_PARSE_WORKERS;
-  if (forced !== undefined && /^\d+$/.test(forced))
-    return { workers: Math.min(Number(forced), 64), forced: true };
-  const cpus = availableParallelism();
-  return { workers: cpus < 2 ? 0 : Math.min(cpus - 1, MAX_WORKERS), forced: false };
-}
 
 /** One host's way into the row stage: `add(event)` in the parser's order, `end()` once. */
 export class RowLane {

@@ -5,10 +5,11 @@
 import type { Command } from 'commander';
 import { parseWindow } from '../../config/window.js';
 import { SweepError } from '../../errors.js';
-import { oneLine } from '../../mail/index.js';
+// The subject's one-line rule alone: mail/index.js would load the mail transport and the archive writer.
+import { oneLine } from '../../mail/subject.js';
 import { loadAccountMaps } from '../../parse/interpret/accounts.js';
 import { parseLogs } from '../../parse-logs.js';
-import { type AlertRule, formatAlertRuleIssue, loadAlertRules } from '../../report/alerts.js';
+import type { AlertRule } from '../../report/alerts.js';
 import { EXIT } from '../exit-codes.js';
 
 interface ParseFlags {
@@ -28,6 +29,8 @@ interface ParseFlags {
 /** The rules of `--alerts FILE`, or undefined for the built-in ones; an invalid file is a usage error. */
 async function alertRules(file: string | undefined): Promise<readonly AlertRule[] | undefined> {
   if (file === undefined) return undefined;
+  // Loaded only for --alerts: the YAML parser and the schema library cost ~0.1 s of start-up.
+  const { formatAlertRuleIssue, loadAlertRules } = await import('../../report/alerts.js');
   const loaded = await loadAlertRules(file);
   if (loaded.value === undefined) {
     throw new SweepError(
