@@ -12,21 +12,13 @@ import Papa from 'papaparse';
 import { describe, expect, it } from 'vitest';
 import { EVENT_COLUMNS } from '../../src/types.js';
 import { ROOT, runCli } from '../helpers/cli.js';
+import { readCsv } from '../helpers/report-files.js';
 
 const _run = promisify(execFile);
 const FIX = join(ROOT, 'test', 'fixtures', 'corpus');
 const CORPUS = join(ROOT, '..', 'shared', 'corpus');
 
 const cli = (args: string[]) => runCli(args);
-
-function readCsv(path: string): Record<string, string>[] {
-  const parsed = Papa.parse<Record<string, string>>(readFileSync(path, 'utf8'), {
-    header: true,
-    skipEmptyLines: true,
-  });
-  expect(parsed.errors).toEqual([]);
-  return parsed.data;
-}
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'auditsweep-cli-'));
 const logs = (variant: string) =>

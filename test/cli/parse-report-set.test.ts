@@ -8,13 +8,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import Papa from 'papaparse';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HostLogParser } from '../../src/parse/host-parser.js';
 import { parseLocalFiles } from '../../src/parse/read-files.js';
 import { FINDING_FILES, FINDING_KINDS } from '../../src/report/findings.js';
 import { SUMMARY_COLUMNS, SummaryAccumulator } from '../../src/report/summary.js';
 import { isolatedEnv, ROOT, runCli } from '../helpers/cli.js';
+import { readCsv } from '../helpers/report-files.js';
 
 const _run = promisify(execFile);
 const LOGS = ['audit.log.2', 'audit.log.1', 'audit.log'].map((f) =>
@@ -23,15 +23,6 @@ const LOGS = ['audit.log.2', 'audit.log.1', 'audit.log'].map((f) =>
 const HOST = 'web-01';
 
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: isolatedEnv(env) });
-
-function readCsv(path: string): Record<string, string>[] {
-  const parsed = Papa.parse<Record<string, string>>(readFileSync(path, 'utf8'), {
-    header: true,
-    skipEmptyLines: true,
-  });
-  expect(parsed.errors).toEqual([]);
-  return parsed.data;
-}
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const tmp = () => mkdtempSync(join(tmpdir(), 'auditsweep-parse-set-'));

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { timeless } from '../helpers/report-files.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -128,13 +129,7 @@ describe('auditsweep parse on worker threads', () => {
     const findingRows = alone.text('findings-watched-files.csv').split('\r\n').length;
     expect(findingRows).toBeGreaterThan(1000);
     expect(alone.stderr).toMatch(/ALERT \[low\] watched/);
-    // What depends on the clock: the run id, times, durations, and the hashes of the files that hold them.
-    const timeless = (text: string) =>
-      text
-        .replace(/\d{4}-\d\d-\d\dT\d{6}Z/g, 'RUN')
-        .replace(/generated [^·<]*·/g, 'generated ·')
-        .replace(/at \d{4}-\d\d-\d\dT[\d:.]+Z/g, 'at TIME')
-        .replace(/ · (?:\d+ min )?[\d.]+ m?s</g, ' · DURATION<');
+    // What depends on the clock besides timeless(): the duration, and the hashes of the files that hold it.
     const hostsRow = (text: string) => text.replace(/^(web-01,(?:[^,]*,){6})\d+,/m, '$1MS,');
     const manifest = (text: string) => {
       const m = JSON.parse(text) as Record<string, unknown> & {

@@ -18,9 +18,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Papa from 'papaparse';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
+import { readCsv } from '../helpers/report-files.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { requireTmux, shellQuote, TmuxPane } from '../helpers/tmux.js';
 
@@ -30,15 +30,6 @@ const FIX = join(ROOT, 'test', 'fixtures', 'corpus');
 /** The sample logs are of 2026-11-23: a window typed around them keeps the test independent of the clock. */
 const SINCE = '2026-11-22';
 const UNTIL = '2026-11-24';
-
-function readCsv(file: string): Record<string, string>[] {
-  const parsed = Papa.parse<Record<string, string>>(readFileSync(file, 'utf8'), {
-    header: true,
-    skipEmptyLines: true,
-  });
-  expect(parsed.errors).toEqual([]);
-  return parsed.data;
-}
 
 describe('auditsweep sweep in a terminal (tmux)', () => {
   let fleet: SshdFleet;

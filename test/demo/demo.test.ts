@@ -8,8 +8,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import Papa from 'papaparse';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readCsv } from '../helpers/report-files.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'auditsweep.js');
@@ -39,15 +39,6 @@ function cli(args: string[], cwd: string): Promise<Ran> {
       },
     );
   });
-}
-
-function readCsv(path: string): Record<string, string>[] {
-  const parsed = Papa.parse<Record<string, string>>(readFileSync(path, 'utf8'), {
-    header: true,
-    skipEmptyLines: true,
-  });
-  expect(parsed.errors).toEqual([]);
-  return parsed.data;
 }
 
 function refused(port: number): Promise<boolean> {

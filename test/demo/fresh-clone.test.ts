@@ -24,8 +24,8 @@ import {
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { simpleParser } from 'mailparser';
-import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCsv } from '../helpers/report-files.js';
 
 const ROOT = realpathSync(join(import.meta.dirname, '..', '..'));
 /** npm install + native builds + tsc, on a loaded 2-core machine. */
@@ -180,15 +180,6 @@ function sh(line: string, cwd: string, env: NodeJS.ProcessEnv): Promise<Ran> {
       done({ code, signal, stdout, stderr, ms: Date.now() - started });
     });
   });
-}
-
-function readCsv(file: string): Record<string, string>[] {
-  const parsed = Papa.parse<Record<string, string>>(readFileSync(file, 'utf8'), {
-    header: true,
-    skipEmptyLines: true,
-  });
-  expect(parsed.errors).toEqual([]);
-  return parsed.data;
 }
 
 const tail = (text: string, n = 6000) => (text.length > n ? `…${text.slice(-n)}` : text);

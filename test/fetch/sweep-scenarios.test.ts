@@ -17,7 +17,6 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sudoersRule } from '../../src/fetch/transport.js';
 import { HostLogParser } from '../../src/parse/host-parser.js';
@@ -25,6 +24,7 @@ import { parseLocalFiles } from '../../src/parse/read-files.js';
 import type { EventRow } from '../../src/types.js';
 import { isolatedEnv, ROOT, runCli } from '../helpers/cli.js';
 import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
+import { readCsv } from '../helpers/report-files.js';
 import { appendToLog, isGone, rotateLog, type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { type CutProxy, startCutProxy } from '../helpers/tcp-cut-proxy.js';
 
@@ -47,12 +47,6 @@ const corpus = (variant: string, files: readonly string[]) => files.map((f) => j
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: isolatedEnv(env) });
-
-function readCsv<T = Record<string, string>>(path: string): T[] {
-  const parsed = Papa.parse<T>(readFileSync(path, 'utf8'), { header: true, skipEmptyLines: true });
-  expect(parsed.errors).toEqual([]);
-  return parsed.data;
-}
 
 function hostsCsv(out: string): Record<string, Record<string, string>> {
   return Object.fromEntries(readCsv(join(out, 'hosts.csv')).map((h) => [h.host, h]));

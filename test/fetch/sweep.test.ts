@@ -22,6 +22,7 @@ import { FLEET_HOST, SummaryAccumulator } from '../../src/report/summary.js';
 import type { EventRow, ParsedEvent } from '../../src/types.js';
 import { isolatedEnv, ROOT, runCli } from '../helpers/cli.js';
 import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
+import { readCsv, timeless } from '../helpers/report-files.js';
 import { replaceHostKey, type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { type SilentServer, startSilentServer, unusedPort } from '../helpers/tcp-silent.js';
 
@@ -40,12 +41,6 @@ const cli = (args: string[], cwd?: string, env: Record<string, string> = {}) =>
 
 const sweep = (args: string[], cwd?: string, env?: Record<string, string>) =>
   cli(['sweep', ...args], cwd, env);
-
-function readCsv<T = Record<string, string>>(path: string): T[] {
-  const parsed = Papa.parse<T>(readFileSync(path, 'utf8'), { header: true, skipEmptyLines: true });
-  expect(parsed.errors, path).toEqual([]);
-  return parsed.data;
-}
 
 /** The rows the parser makes of the same files read locally: what the sweep must reproduce for that host. */
 async function localRows(host: string, files: string[]): Promise<EventRow[]> {
@@ -396,13 +391,7 @@ describe('auditsweep sweep against a real sshd fleet', () => {
       expect(code, stderr).toBe(1);
       return { names: runFiles(out), text: (name: string) => readFileSync(join(out, name), 'utf8') };
     };
-    // What depends on the clock: run id, times, durations, and the size and hash of the files that hold them.
-    const timeless = (text: string) =>
-      text
-        .replace(/\d{4}-\d\d-\d\dT\d{6}Z/g, 'RUN')
-        .replace(/generated [^·<]*·/g, 'generated ·')
-        .replace(/at \d{4}-\d\d-\d\dT[\d:.]+Z/g, 'at TIME')
-        .replace(/ · (?:\d+ min )?[\d.]+ m?s</g, ' · DURATION<');
+    // What depends on the clock besides timeless(): durations, and the size and hash of the files that hold them.
     const hostsCsv = (text: string) =>
       Papa.unparse(
         Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true }).data.map((r) => ({

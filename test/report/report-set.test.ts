@@ -8,7 +8,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Papa from 'papaparse';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HostLogParser } from '../../src/parse/host-parser.js';
 import { parseAccounts } from '../../src/parse/interpret/accounts.js';
@@ -35,6 +34,7 @@ import {
   safeFileName,
 } from '../../src/report/write-reports.js';
 import { emptyCounters, type HostOutcome, type ParsedEvent } from '../../src/types.js';
+import { readCsv } from '../helpers/report-files.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'corpus');
 const LOGS = ['audit.log.2', 'audit.log.1', 'audit.log'];
@@ -63,13 +63,6 @@ async function parseHost(host: string, variant: string): Promise<ParsedEvent[]> 
     parser,
   );
   return events;
-}
-
-function readCsv(path: string): Record<string, string>[] {
-  const text = readFileSync(path, 'utf8').replace(/^\ufeff/, '');
-  const parsed = Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true });
-  expect(parsed.errors).toEqual([]);
-  return parsed.data;
 }
 
 /** The CSV's formula neutralisation (a leading `'`), applied to an expected row. */
