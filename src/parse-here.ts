@@ -107,10 +107,7 @@ export async function parseHere(options: ParseLogsOptions, workers: number): Pro
   const stage = new RowWorkers({
     workers,
     accounts: options.accounts,
-    report:
-      reportSet === undefined
-        ? undefined
-        : { alerts: reportSet.reporterOptions.alerts, wanted: () => reportSet.samplesWanted() },
+    report: reportSet?.stageReport,
   });
   const lane = stage.lane(host, (result) => {
     events.write(result.csv, result.events);

@@ -302,7 +302,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     workers,
     startAfterEvents: forced ? 0 : SWEEP_WORKERS_AFTER_EVENTS,
     accounts: config.accounts,
-    report: { alerts: reportSet.reporterOptions.alerts, wanted: () => reportSet.samplesWanted() },
+    report: reportSet.stageReport,
   });
   const spools = new Map<string, Spool>();
   const results = new Map<string, HostFetchResult>();

@@ -46,6 +46,19 @@ export interface BatchResult {
   readonly report?: BatchReport | undefined;
 }
 
+/** `result` with every text of it (events.csv's and each finding kind's) passed through `encode`. */
+export function encodeResult(
+  result: BatchResult,
+  encode: (text: string | Uint8Array) => string | Uint8Array,
+): BatchResult {
+  const report = result.report;
+  return {
+    events: result.events,
+    csv: encode(result.csv),
+    report: report === undefined ? undefined : { ...report, findingCsv: report.findingCsv.map(encode) },
+  };
+}
+
 export interface RowResult {
   readonly seq: number;
   readonly result: BatchResult;
@@ -139,15 +152,7 @@ if (parentPort !== null && data?.role === ROLE) {
       transfer.push(bytes.buffer as ArrayBuffer);
       return bytes;
     };
-    const report = result.report;
-    const message: RowResult = {
-      seq: batch.seq,
-      result: {
-        events: result.events,
-        csv: encode(result.csv),
-        report: report === undefined ? undefined : { ...report, findingCsv: report.findingCsv.map(encode) },
-      },
-    };
+    const message: RowResult = { seq: batch.seq, result: encodeResult(result, encode) };
     port.postMessage(message, transfer);
   });
 }

@@ -13,12 +13,13 @@
 
 import { Worker } from 'node:worker_threads';
 import type { AlertRule } from '../report/alerts.js';
-import { BatchReporter, detachBatchReport } from '../report/batch-report.js';
+import { BatchReporter } from '../report/batch-report.js';
 import type { AccountMaps, AuditEvent } from '../types.js';
 import { LineRecord } from './record.js';
 import {
   type BatchResult,
   batchResult,
+  encodeResult,
   RECORD_SHAPE,
   ROLE,
   type RowBatch,
@@ -231,11 +232,9 @@ export class RowWorkers {
     if (here && seq !== this.delivered) {
       // Waits for the batches before it: encoded now, since the text is made of the cells, which are slices of the
       // decoded log, and would keep all of it alive meanwhile.
-      result = {
-        events: result.events,
-        csv: typeof result.csv === 'string' ? Buffer.from(result.csv) : result.csv,
-        report: result.report === undefined ? undefined : detachBatchReport(result.report),
-      };
+      result = encodeResult(result, (text) =>
+        typeof text === 'string' && text !== '' ? Buffer.from(text) : text,
+      );
     }
     this.done.set(seq, result);
     // Deliver in batch order: a batch that is done early waits for the ones before it.

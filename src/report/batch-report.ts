@@ -110,14 +110,3 @@ export class BatchReporter {
     return report;
   }
 }
-
-/**
- * The report with its CSV text encoded: the text is made of slices of the decoded log and would keep all of it
- * alive while the batch waits for the batches before it.
- */
-export function detachBatchReport(report: BatchReport): BatchReport {
-  return {
-    ...report,
-    findingCsv: report.findingCsv.map((t) => (typeof t === 'string' && t !== '' ? Buffer.from(t) : t)),
-  };
-}

@@ -399,6 +399,11 @@ export class ReportSet {
     return this.digest.wanted();
   }
 
+  /** How a row stage (parse/row-workers.ts) makes each batch's report for this set's sinks. */
+  get stageReport(): { readonly alerts: readonly AlertRule[]; wanted(): number } {
+    return { alerts: this.reporterOptions.alerts, wanted: () => this.samplesWanted() };
+  }
+
   /** The sink for `host`'s events. Each host is opened once. */
   openHost(host: string): HostReportSink {
     if (this.open.has(host) || this.kept.has(host) || this.dropped.has(host)) {
