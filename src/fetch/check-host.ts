@@ -11,9 +11,9 @@ import type { HostFailureCode } from '../errors.js';
 import type { InventoryHost, Transport } from '../inventory/types.js';
 import { type FanOutOptions, fanOut } from './fan-out.js';
 import { hostFailure } from './host-failure.js';
-import { openTransport } from './open-transport.js';
-import { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry.js';
-import { openSession, type Session, type SessionOptions } from './session.js';
+import { connectHost, openTransport } from './open-transport.js';
+import type { RetryOptions } from './retry.js';
+import type { Session, SessionOptions } from './session.js';
 
 /** Bytes read from the live log: enough to open it and see data come back, far too few to matter. */
 export const DEFAULT_PROBE_BYTES = 512;
@@ -189,20 +189,13 @@ export async function checkHost(host: InventoryHost, options: CheckHostOptions):
     logPath: host.logPath,
   };
   const trustCommand = options.trustCommand ?? ((name: string) => `auditsweep hosts trust ${name}`);
-  const signal = options.signal;
   let stage: CheckStage = 'connect';
   let session: Session | undefined;
   try {
     // A pre-flight never trusts on first use: an unknown key is what it reports, not something to get past.
-    const sessionOptions: SessionOptions = {
-      ...options.session,
-      insecureAcceptUnknownHostKeys: false,
-      ...(signal ? { signal } : {}),
-    };
-    session = await withRetry(() => openSession(host, sessionOptions), {
-      ...DEFAULT_RETRY,
-      ...options.retry,
-      ...(signal ? { signal } : {}),
+    session = await connectHost(host, {
+      ...options,
+      session: { ...options.session, insecureAcceptUnknownHostKeys: false },
     });
     stage = 'transport';
     const transport = await openTransport(host, session);

@@ -17,9 +17,9 @@ import { type HostEventSink, HostLogParser, type HostParserSink } from '../parse
 import type { AccountMaps, HostFailureCode, ParseCounters } from '../types.js';
 import { hostFailure } from './host-failure.js';
 import { firstEventTime, selectForWindow } from './list-logs.js';
-import { openTransport } from './open-transport.js';
-import { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry.js';
-import { openSession, type Session, type SessionOptions } from './session.js';
+import { connectHost, openTransport } from './open-transport.js';
+import type { RetryOptions } from './retry.js';
+import type { Session, SessionOptions } from './session.js';
 import { fingerprint, HEAD_FINGERPRINT_BYTES, type LogCursor } from './state.js';
 import type { LogTransport, RemoteFile } from './transport.js';
 
@@ -335,12 +335,7 @@ export async function fetchHost(
     warnings: [...(session?.facts.warnings ?? [])],
   });
   try {
-    const retry = { ...DEFAULT_RETRY, ...options.retry };
-    const sessionOptions = options.signal ? { ...options.session, signal: options.signal } : options.session;
-    session = await withRetry(() => openSession(host, sessionOptions), {
-      ...retry,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    session = await connectHost(host, options);
     const transport = await openTransport(host, session);
     const listed = await transport.listLogs(host.logPath);
     const reads = await plan(transport, listed, options, notes);
