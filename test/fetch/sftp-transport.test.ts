@@ -13,6 +13,7 @@ import { SweepError } from '../../src/errors.js';
 import { verifyHostKey } from '../../src/fetch/known-hosts.js';
 import { createSftpTransport, SftpReadStream } from '../../src/fetch/sftp-transport.js';
 import type { LogTransport } from '../../src/fetch/transport.js';
+import { cutMidTransfer } from '../helpers/cut-transfer.js';
 import { type FleetHost, type SshdFleet, sshdProcesses, startSshdFleet } from '../helpers/sshd-fleet.js';
 
 const execFileP = promisify(execFile);
@@ -336,36 +337,7 @@ describe('SFTP transport against real sshd', () => {
   it('errors with INTERRUPTED, not a clean end, when the connection is killed mid-transfer', async () => {
     const h = fleet.host('doomed');
     const { transport, client } = await open('doomed');
-    const stream = transport.read(LOG);
-    let received = 0;
-    let ended = false;
-    stream.on('end', () => {
-      ended = true;
-    });
-    const failed = new Promise<unknown>((resolve) => stream.once('error', resolve));
-    // Take one chunk, then stop reading: the transfer is now certainly in the middle.
-    await new Promise<void>((resolve) =>
-      stream.once('data', (chunk: Buffer) => {
-        received += chunk.length;
-        stream.pause();
-        resolve();
-      }),
-    );
-    const sessions = sshdProcesses(h).filter((p) => p !== h.pid);
-    expect(sessions.length).toBeGreaterThan(0);
-    for (const pid of sessions) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // a child that died with its parent
-      }
-    }
-    await new Promise<void>((resolve) => client.once('close', () => resolve()));
-    stream.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-    });
-    stream.resume();
-    const err = await failed;
+    const { error: err, ended, received } = await cutMidTransfer(transport.read(LOG), h, client);
     expect(err).toBeInstanceOf(SweepError);
     expect((err as SweepError).code).toBe('INTERRUPTED');
     expect(ended).toBe(false);

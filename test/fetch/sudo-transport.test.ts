@@ -14,13 +14,8 @@ import { verifyHostKey } from '../../src/fetch/known-hosts.js';
 import { catCommand, createSudoTransport, listCommand, parseLsLine } from '../../src/fetch/sudo-transport.js';
 import { type LogTransport, sudoersRule } from '../../src/fetch/transport.js';
 import { shellQuote } from '../../src/shell-quote.js';
-import {
-  type FleetHost,
-  processTree,
-  type SshdFleet,
-  sshdProcesses,
-  startSshdFleet,
-} from '../helpers/sshd-fleet.js';
+import { cutMidTransfer } from '../helpers/cut-transfer.js';
+import { type FleetHost, processTree, type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 
 const execFileP = promisify(execFile);
 const CORPUS = fileURLToPath(new URL('../../../shared/corpus/enriched', import.meta.url));
@@ -295,35 +290,11 @@ describe('sudo transport against real sshd', () => {
   it('errors with INTERRUPTED, not a clean end, when the connection is killed mid-transfer', async () => {
     const h = fleet.host('doomed');
     const { transport, client } = await open('doomed');
-    const stream = transport.read(`${h.logDir}/audit.log`);
-    let received = 0;
-    let ended = false;
-    stream.on('end', () => {
-      ended = true;
-    });
-    const failed = new Promise<unknown>((resolve) => stream.once('error', resolve));
-    await new Promise<void>((resolve) =>
-      stream.once('data', (chunk: Buffer) => {
-        received += chunk.length;
-        stream.pause();
-        resolve();
-      }),
-    );
-    const sessions = sshdProcesses(h).filter((p) => p !== h.pid);
-    expect(sessions.length).toBeGreaterThan(0);
-    for (const pid of sessions) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // a child that died with its parent
-      }
-    }
-    await new Promise<void>((resolve) => client.once('close', () => resolve()));
-    stream.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-    });
-    stream.resume();
-    const err = await failed;
+    const {
+      error: err,
+      ended,
+      received,
+    } = await cutMidTransfer(transport.read(`${h.logDir}/audit.log`), h, client);
     expect(err).toBeInstanceOf(SweepError);
     expect((err as SweepError).code).toBe('INTERRUPTED');
     expect(ended).toBe(false);
