@@ -17,7 +17,7 @@ import { rowWorkerCount } from './parse/row-worker-count.js';
 import type { FiredAlert } from './report/alert-evaluator.js';
 import type { AlertRule } from './report/alerts.js';
 import type { FindingKind } from './report/findings.js';
-import { ensureFreshOutDir } from './report/finish-run.js';
+import { ensureFreshOutDir } from './report/out-dir.js';
 import type { AccountMaps, HostOutcome, ParseCounters } from './types.js';
 
 export interface ParseLogsOptions {

@@ -43,8 +43,9 @@ import { HOST_COLUMNS, hostRow, ISSUE_COLUMNS, issueRow } from './report/columns
 import { CsvTextWriter } from './report/csv-text-writer.js';
 import { CsvWriter } from './report/csv-writer.js';
 import type { FindingKind } from './report/findings.js';
-import { ensureFreshOutDir, writeRunReports } from './report/finish-run.js';
+import { writeRunReports } from './report/finish-run.js';
 import type { Manifest, ManifestFile } from './report/manifest.js';
+import { ensureFreshOutDir } from './report/out-dir.js';
 import type { SummaryRow } from './report/summary.js';
 import {
   claimRunFolder,

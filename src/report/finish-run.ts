@@ -6,10 +6,9 @@
  * transports, parse's knows files) and finished every host's sink; what it writes after report.html and before the
  * seal (the sweep's raw/manifest.json) goes in `beforeManifest`.
  */
-import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TimeWindow } from '../config/window.js';
-import { SweepError } from '../errors.js';
 import type { HostSelection } from '../inventory/index.js';
 import type { HostOutcome, ParseCounters } from '../types.js';
 import type { FiredAlert } from './alert-evaluator.js';
@@ -56,21 +55,6 @@ export interface RunReportsResult {
   /** Paths written here, manifest.json last. */
   readonly written: string[];
   readonly manifest: Manifest;
-}
-
-/**
- * Refuses an output folder that already holds something (dot files aside): an earlier report is never overwritten
- * or mixed with a new one. Creates the folder when it is missing.
- */
-export async function ensureFreshOutDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const present = (await readdir(dir)).filter((f) => !f.startsWith('.'));
-  if (present.length > 0) {
-    throw new SweepError(
-      'USAGE',
-      `the output folder ${dir} already holds ${present.slice(0, 3).join(', ')}${present.length > 3 ? ', …' : ''}; an earlier report is never overwritten: choose a new folder or move that one away`,
-    );
-  }
 }
 
 /** Report set → report.html → manifest.json. Resolves with what was written and the alerts that fired. */
