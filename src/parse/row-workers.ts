@@ -11,7 +11,7 @@
  * Memory stays bounded: `drain()` waits while too many batches are out, and each worker's heap is capped.
  */
 
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { AlertRule } from '../report/alerts.js';
 import { BatchReporter } from '../report/batch-report.js';
 import type { AccountMaps, AuditEvent } from '../types.js';
@@ -96,6 +96,8 @@ export class RowLane {
 
 export class RowWorkers {
   private readonly pool: Worker[] = [];
+  /** Where each worker's results come back (this thread's end of a channel of its own). */
+  private readonly results: MessagePort[] = [];
   private readonly batchEvents: number;
   private readonly reporter: BatchReporter | undefined;
   /** Batches each worker holds. */
@@ -159,6 +161,7 @@ export class RowWorkers {
   async stop(): Promise<void> {
     this.closed = true;
     const pool = this.pool.splice(0);
+    for (const port of this.results.splice(0)) port.close();
     await Promise.all(pool.map((w) => w.terminate()));
   }
 
@@ -179,9 +182,12 @@ export class RowWorkers {
     lane.outstanding++;
     this.lanes.set(seq, lane);
     const wanted = this.options.report?.wanted() ?? 0;
-    let target = -1;
-    for (let i = 0; i < this.pool.length; i++) {
-      if (this.load[i]! < PER_WORKER && (target < 0 || this.load[i]! < this.load[target]!)) target = i;
+    let target = this.leastLoaded();
+    if (target < 0 && this.pool.length > 0) {
+      // Every worker looks full, but this thread may have been busy for a while (a large chunk of input is
+      // tokenized in one go): take the results that have come meanwhile, rather than wait for the event loop.
+      this.collect();
+      target = this.leastLoaded();
     }
     const packed =
       target < 0 || lineChars(events) > MAX_BATCH_CHARS ? undefined : pack(seq, lane.host, wanted, events);
@@ -213,19 +219,49 @@ export class RowWorkers {
       report: this.options.report === undefined ? undefined : { alerts: this.options.report.alerts },
     };
     for (let i = 0; i < n; i++) {
-      const worker = new Worker(WORKER_URL, { workerData, resourceLimits: WORKER_LIMITS });
-      const index = this.pool.length;
-      worker.on('message', (message: RowResult) => {
-        this.load[index]!--;
-        this.finished(message.seq, message.result, false);
+      const { port1, port2 } = new MessageChannel();
+      const worker = new Worker(WORKER_URL, {
+        workerData: { ...workerData, results: port2 } satisfies RowWorkerData,
+        transferList: [port2],
+        resourceLimits: WORKER_LIMITS,
       });
+      const index = this.pool.length;
+      port1.on('message', (message: RowResult) => this.received(index, message));
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => {
         if (!this.closed) this.fail(new Error(`a row worker stopped (exit code ${code})`));
       });
       this.pool.push(worker);
+      this.results.push(port1);
       this.load.push(0);
     }
+  }
+
+  /** The worker with room for one more batch and the fewest, or -1. */
+  private leastLoaded(): number {
+    let target = -1;
+    for (let i = 0; i < this.pool.length; i++) {
+      if (this.load[i]! < PER_WORKER && (target < 0 || this.load[i]! < this.load[target]!)) target = i;
+    }
+    return target;
+  }
+
+  /** Takes every result that has arrived and not yet been handled, without waiting for the event loop. */
+  private collect(): void {
+    for (let i = 0; i < this.results.length; i++) {
+      for (
+        let m = receiveMessageOnPort(this.results[i]!);
+        m !== undefined;
+        m = receiveMessageOnPort(this.results[i]!)
+      ) {
+        this.received(i, m.message as RowResult);
+      }
+    }
+  }
+
+  private received(worker: number, message: RowResult): void {
+    this.load[worker]!--;
+    this.finished(message.seq, message.result, false);
   }
 
   private finished(seq: number, result: BatchResult, here: boolean): void {
