@@ -15,6 +15,10 @@
  * Then, when mail is configured, the mail stage sends the report (or writes `message.eml` for a dry run) and the
  * outcome goes into `mail.json`. Both come after manifest.json and are not in it: the manifest seals the reports,
  * and a mail that fails never changes or removes them.
+ *
+ * An events-only sweep (`eventsOnly`) takes the same path to events.csv, parse-issues.csv and hosts.csv, without
+ * the report set: no finding work in the row stage, no summary, findings, report.html, alerts or mail; its
+ * manifest says so.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -25,7 +29,7 @@ import type { AuthOptions } from './fetch/auth.js';
 import { fetchFleet, type HostOutput } from './fetch/fetch-fleet.js';
 import type { FetchedFile, HostFetchResult } from './fetch/fetch-host.js';
 import type { SessionTimeouts } from './fetch/session.js';
-import { hostStateKey, type LogCursor, loadState, saveState } from './fetch/state.js';
+import { hostStateKey, type LogCursor, loadState, type SweepState, saveState } from './fetch/state.js';
 import { formatIssue, type HostSelection, loadInventory, selectHosts } from './inventory/index.js';
 import type { InventoryDefaults, InventoryHost } from './inventory/types.js';
 import {
@@ -43,13 +47,15 @@ import { HOST_COLUMNS, hostRow, ISSUE_COLUMNS, issueRow } from './report/columns
 import { CsvTextWriter } from './report/csv-text-writer.js';
 import { CsvWriter } from './report/csv-writer.js';
 import type { FindingKind } from './report/findings.js';
-import { writeRunReports } from './report/finish-run.js';
-import type { Manifest, ManifestFile } from './report/manifest.js';
+import { type RunInput, writeEventsOnlyManifest, writeRunReports } from './report/finish-run.js';
+import { MANIFEST_FILE, type Manifest, type ManifestFile } from './report/manifest.js';
 import { ensureFreshOutDir } from './report/out-dir.js';
 import type { SummaryRow } from './report/summary.js';
 import {
   claimRunFolder,
+  emptyFindingCounts,
   type FleetTotals,
+  fleetTotals,
   makeRunId,
   mergeCsvSpools,
   type ReportFileKind,
@@ -94,6 +100,16 @@ export interface SweepConfig {
   readonly stateFile?: string | undefined;
   /** `--keep-raw`: keep the exact bytes received under DIR/raw with a manifest. */
   readonly keepRaw?: boolean | undefined;
+  /**
+   * `--events-only`: the fast path for another tool to ingest. The row stage builds the rows alone (no finding is
+   * classified, no summary counted, no alert rule evaluated), and the run folder gets events.csv, parse-issues.csv
+   * (when lines were bad) and hosts.csv, the same bytes as a full sweep's, raw/ with `keepRaw`, and manifest.json
+   * last, whose warnings say it is an events-only run (findings `{}`, alerts `[]`); no summary.csv,
+   * findings-*.csv or report.html. The incremental state and the spool are handled as in a full sweep. `mail`, or
+   * a non-empty `alerts`, with it is a USAGE error before any host is contacted. The summary's `summaryRows` and
+   * `alerts` are empty, every `findings` count and every total but `events` (the parse counters') is 0.
+   */
+  readonly eventsOnly?: boolean | undefined;
   readonly bom?: boolean | undefined;
   readonly accounts?: AccountMaps | undefined;
   readonly signal?: AbortSignal | undefined;
@@ -192,17 +208,20 @@ export interface SweepSummary {
   readonly written: string[];
   /** Every file of the run folder but manifest.json, with its kind, size and SHA-256 (as in the manifest). */
   readonly reports: SweepReportFile[];
-  /** summary.csv's rows: one per selected host, then `(all)`. */
+  /** summary.csv's rows: one per selected host, then `(all)`; none with `eventsOnly`. */
   readonly summaryRows: SummaryRow[];
-  /** Fleet totals (the `(all)` row as numbers): events, failedLogins, failedAuthentications, … */
+  /**
+   * Fleet totals (the `(all)` row as numbers): events, failedLogins, failedAuthentications, … With `eventsOnly`
+   * only `events` is counted (the parse counters'); the others are 0.
+   */
   readonly totals: FleetTotals;
-  /** Rows of each findings file. */
+  /** Rows of each findings file; every count 0 with `eventsOnly` (nothing classified). */
   readonly findings: Record<FindingKind, number>;
   readonly manifest: Manifest;
   /** Security warnings that every report must carry. */
   readonly warnings: string[];
   readonly files: ReadonlyMap<string, FetchedFile[]>;
-  /** Alerts that fired, in rule order (report.html and the mail order them by severity). */
+  /** Alerts that fired, in rule order (report.html and the mail order them by severity); none with `eventsOnly`. */
   readonly alerts: FiredAlert[];
   /** Present when mail was configured. */
   readonly mail?: MailOutcome | undefined;
@@ -214,6 +233,46 @@ interface Spool {
   readonly eventRows: number;
   readonly issueRows: number;
 }
+
+/** One sweep once its hosts are chosen and its folder claimed: what every later step needs. */
+interface Run {
+  readonly config: SweepConfig;
+  readonly hosts: readonly InventoryHost[];
+  readonly runId: string;
+  /** The run folder. */
+  readonly outDir: string;
+  /** The hosts' spools while they are collected; removed before the manifest. */
+  readonly spoolDir: string;
+}
+
+/** What collecting the fleet leaves: every host's fetch result and outcome, and the spools of those not failed. */
+interface Collected {
+  readonly results: ReadonlyMap<string, HostFetchResult>;
+  readonly outcomes: ReadonlyMap<string, HostOutcome>;
+  readonly spools: ReadonlyMap<string, Spool>;
+}
+
+/** events.csv, parse-issues.csv (when lines were bad) and hosts.csv: written alike with or without the report set. */
+interface RowFiles {
+  readonly written: string[];
+  /** Data rows of each file, by name. */
+  readonly rows: Map<string, number>;
+  readonly counters: ParseCounters;
+}
+
+/** What sealing the run folder adds to the summary: the report set's parts (none with eventsOnly), the manifest. */
+interface Sealed {
+  /** The report set's files and report.html, in the order written (before raw/manifest.json). */
+  readonly reports: readonly string[];
+  readonly manifest: Manifest;
+  readonly alerts: FiredAlert[];
+  readonly warnings: string[];
+  readonly summaryRows: SummaryRow[];
+  readonly totals: FleetTotals;
+  readonly findings: Record<FindingKind, number>;
+}
+
+const RAW_MANIFEST = 'raw/manifest.json';
 
 /** The run folder: the caller's (checked fresh) or a new `<reportsDir>/<run id>[-n]`. */
 async function openRunFolder(config: SweepConfig, runId: string): Promise<{ dir: string; runId: string }> {
@@ -253,10 +312,124 @@ function addCounters(into: ParseCounters, c: ParseCounters): void {
 
 /**
  * Runs a whole sweep and writes the run folder: events.csv, hosts.csv, parse-issues.csv (when lines were bad),
- * summary.csv, findings-<kind>.csv, findings-auth-failures-top.csv, raw/ (with --keep-raw) and manifest.json last.
+ * summary.csv, findings-<kind>.csv, findings-auth-failures-top.csv, report.html, raw/ (with --keep-raw) and
+ * manifest.json last; with `eventsOnly`, no summary, findings or report.html.
  */
 export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   const startedAt = new Date();
+  const hosts = await selectSweepHosts(config);
+  checkSettings(config);
+  config.onHostsSelected?.(hosts);
+  const wantedRunId = config.runId ?? makeRunId(startedAt);
+  const plannedDir =
+    config.outDir ?? join(resolve(config.reportsDir ?? 'reports'), safeFileName(wantedRunId));
+  if (config.confirm && !(await config.confirm(hosts, plannedDir))) {
+    throw new SweepError('USAGE', 'sweep cancelled; nothing was contacted');
+  }
+
+  const folder = await openRunFolder(config, wantedRunId);
+  const run: Run = {
+    config,
+    hosts,
+    runId: folder.runId,
+    outDir: folder.dir,
+    spoolDir: join(folder.dir, '.spool'),
+  };
+  await mkdir(run.spoolDir, { recursive: true });
+  const state = config.incremental && config.stateFile ? await loadState(config.stateFile) : undefined;
+
+  // report.html's timeline and finding samples see every event once, as it streams by. A failed host has
+  // emitted no event (fetch-host keeps nothing of a host that failed before its first byte), so nothing to undo.
+  // An events-only sweep has no report set: its row stage builds the rows alone.
+  const reportSet = config.eventsOnly
+    ? undefined
+    : new ReportSet({
+        outDir: run.outDir,
+        spoolDir: run.spoolDir,
+        bom: config.bom,
+        accounts: config.accounts,
+        alerts: config.alerts ?? DEFAULT_ALERT_RULES,
+      });
+  const collected = await collectFleet(run, state, reportSet);
+  const hostOutcomes = outcomesInOrder(hosts, collected);
+  const rowFiles = await writeRowFiles(run, collected);
+
+  const files = new Map([...collected.results.entries()].map(([name, r]) => [name, r.files]));
+  const rawManifest = config.keepRaw ? RAW_MANIFEST : undefined;
+  const input: RunInput = {
+    outDir: run.outDir,
+    runId: run.runId,
+    startedAt,
+    window: config.window,
+    hosts: hostOutcomes,
+    counters: rowFiles.counters,
+    warnings: [...new Set([...collected.results.values()].flatMap((r) => r.warnings))],
+    rows: rowFiles.rows,
+    selection: config.selection,
+    inventoryFiles: config.inventoryFiles.map((f) => resolve(f)),
+    rawManifest,
+    beforeManifest: () => finishRunFolder(run, collected.results, files, state),
+  };
+  const sealed = reportSet === undefined ? await sealEventsOnly(input) : await sealReports(input, reportSet);
+  const { manifest, alerts, warnings } = sealed;
+  const finishedAt = new Date(manifest.finishedAt);
+  // raw/manifest.json is written after report.html and before manifest.json, the last.
+  const written = [
+    ...rowFiles.written,
+    ...sealed.reports,
+    ...(rawManifest === undefined ? [] : [join(run.outDir, ...rawManifest.split('/'))]),
+    join(run.outDir, MANIFEST_FILE),
+  ];
+
+  const reports = manifest.files.map(
+    (f: ManifestFile): SweepReportFile => ({
+      ...f,
+      path: join(run.outDir, ...f.name.split('/')),
+      kind: kindOf(f.name),
+    }),
+  );
+  const mail = config.mail
+    ? await sendRunMail(config, config.mail, {
+        runId: run.runId,
+        outDir: run.outDir,
+        generatedAt: finishedAt,
+        window: {
+          ...(config.window.since === undefined ? {} : { since: new Date(config.window.since) }),
+          ...(config.window.until === undefined ? {} : { until: new Date(config.window.until) }),
+        },
+        hosts: hostOutcomes,
+        totals: sealed.totals,
+        alerts,
+        warnings,
+        // The kept raw bytes (--keep-raw) are evidence, not reading: they stay on disk.
+        files: reports.filter((f) => !f.name.startsWith('raw/')),
+      })
+    : undefined;
+
+  return {
+    runId: run.runId,
+    outDir: run.outDir,
+    startedAt,
+    finishedAt,
+    window: config.window,
+    selected: hosts,
+    outcomes: hostOutcomes,
+    counters: rowFiles.counters,
+    written,
+    reports,
+    summaryRows: sealed.summaryRows,
+    totals: sealed.totals,
+    findings: sealed.findings,
+    manifest,
+    warnings,
+    files,
+    alerts,
+    ...(mail ? { mail } : {}),
+  };
+}
+
+/** The inventory's hosts that the selection names (INVENTORY_INVALID, or USAGE when it names none). */
+async function selectSweepHosts(config: SweepConfig): Promise<readonly InventoryHost[]> {
   const loaded = await loadInventory(config.inventoryFiles, {
     ...(config.sshConfigFile !== undefined ? { sshConfigFile: config.sshConfigFile } : {}),
     ...(config.defaults ? { defaults: config.defaults } : {}),
@@ -269,41 +442,27 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     const why = selected.errors.map((e) => `${e.message}${e.fix ? ` (${e.fix})` : ''}`).join('\n');
     throw new SweepError('USAGE', why || 'the selection matched no host');
   }
-  const hosts = selected.value;
-  if (hosts.length === 0) throw new SweepError('USAGE', 'the selection matched no host');
-  if (config.mail) checkMailSettings(config.mail);
-  config.onHostsSelected?.(hosts);
-  const wantedRunId = config.runId ?? makeRunId(startedAt);
-  const plannedDir =
-    config.outDir ?? join(resolve(config.reportsDir ?? 'reports'), safeFileName(wantedRunId));
-  if (config.confirm && !(await config.confirm(hosts, plannedDir))) {
-    throw new SweepError('USAGE', 'sweep cancelled; nothing was contacted');
-  }
+  if (selected.value.length === 0) throw new SweepError('USAGE', 'the selection matched no host');
+  return selected.value;
+}
 
-  const runFolder = await openRunFolder(config, wantedRunId);
-  const outDir = runFolder.dir;
-  const spoolDir = join(outDir, '.spool');
-  await mkdir(spoolDir, { recursive: true });
-  const state = config.incremental && config.stateFile ? await loadState(config.stateFile) : undefined;
-  const cursors = new Map<string, LogCursor>(state ? Object.entries(state.hosts) : []);
-
-  // report.html's timeline and finding samples see every event once, as it streams by. A failed host has
-  // emitted no event (fetch-host keeps nothing of a host that failed before its first byte), so nothing to undo.
-  const reportSet = new ReportSet({
-    outDir,
-    spoolDir,
-    bom: config.bom,
-    accounts: config.accounts,
-    alerts: config.alerts ?? DEFAULT_ALERT_RULES,
-  });
-  // The row stage: this thread fetches, tokenizes and reassembles every host's events; row workers (once the
-  // sweep has brought enough events to be worth their start) build the rows, classify the findings and count.
+/**
+ * Fetches every host and runs its events through the row stage into its spools (and, with a report set, its
+ * report sink). The main thread fetches, tokenizes and reassembles; row workers (once the sweep has brought
+ * enough events to be worth their start) build the rows and, for the report set, classify the findings and count.
+ */
+async function collectFleet(
+  run: Run,
+  state: SweepState | undefined,
+  reportSet: ReportSet | undefined,
+): Promise<Collected> {
+  const { config } = run;
   const { workers, forced } = rowWorkerCount();
   const stage = new RowWorkers({
     workers,
     startAfterEvents: forced ? 0 : SWEEP_WORKERS_AFTER_EVENTS,
     accounts: config.accounts,
-    report: reportSet.stageReport,
+    report: reportSet?.stageReport,
   });
   const spools = new Map<string, Spool>();
   const results = new Map<string, HostFetchResult>();
@@ -311,14 +470,14 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   let n = 0;
 
   const outputFor = async (host: InventoryHost): Promise<HostOutput> => {
-    const base = join(spoolDir, `${String(n++).padStart(5, '0')}-${safeFileName(host.name)}`);
+    const base = join(run.spoolDir, `${String(n++).padStart(5, '0')}-${safeFileName(host.name)}`);
     const paths = { events: `${base}.events.csv`, issues: `${base}.issues.csv` };
     const events = new CsvTextWriter(createWriteStream(paths.events, { flags: 'wx' }), EVENT_COLUMNS);
     const issues = new CsvWriter(createWriteStream(paths.issues, { flags: 'wx' }), ISSUE_COLUMNS);
-    const report = reportSet.openHost(host.name);
+    const report = reportSet?.openHost(host.name);
     const lane = stage.lane(host.name, (result) => {
       events.write(result.csv, result.events);
-      if (result.report !== undefined) report.addBatch(result.report);
+      if (result.report !== undefined) report?.addBatch(result.report);
     });
     return {
       sink: {
@@ -329,7 +488,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
         await stage.drain();
         await events.drain();
         await issues.drain();
-        await report.drain();
+        await report?.drain();
       },
       finish: async (result) => {
         // The events the parser let out (a cut host's: those complete before the cut) are all in the lane.
@@ -337,7 +496,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
         await events.close();
         await issues.close();
         // A failed host's finding rows and counts are dropped with its events: nothing half-parsed is reported.
-        await report.finish(result.status);
+        await report?.finish(result.status);
         results.set(host.name, result);
         if (result.status === 'failed') {
           await rm(paths.events, { force: true });
@@ -350,7 +509,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   };
 
   try {
-    await fetchFleet(hosts, {
+    await fetchFleet(run.hosts, {
       window: config.window,
       session: {
         ...(config.knownHostsFiles ? { knownHostsFiles: config.knownHostsFiles } : {}),
@@ -360,12 +519,12 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
       },
       ...(config.retry ? { retry: config.retry } : {}),
       accounts: config.accounts,
-      keepRawDir: config.keepRaw ? join(outDir, 'raw') : undefined,
+      keepRawDir: config.keepRaw ? join(run.outDir, 'raw') : undefined,
       concurrency: config.concurrency,
       connectConcurrency: config.connectConcurrency,
       hostDeadlineMs: config.hostDeadlineMs,
       signal: config.signal,
-      cursors,
+      cursors: new Map<string, LogCursor>(state ? Object.entries(state.hosts) : []),
       outputFor,
       onHostStart: (host) => config.onHostStart?.(host),
       ...(config.onHostProgress ? { onHostProgress: config.onHostProgress } : {}),
@@ -379,19 +538,29 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   } finally {
     await stage.stop();
   }
+  return { results, outcomes, spools };
+}
 
-  const hostOutcomes = hosts.map((h) => {
-    const outcome = outcomes.get(h.name);
-    if (outcome === undefined || !results.has(h.name)) {
+/** Every selected host's outcome, in inventory order. */
+function outcomesInOrder(hosts: readonly InventoryHost[], collected: Collected): HostOutcome[] {
+  return hosts.map((h) => {
+    const outcome = collected.outcomes.get(h.name);
+    if (outcome === undefined || !collected.results.has(h.name)) {
       throw new SweepError('INTERNAL', `host ${h.name} ended without an outcome`);
     }
     return outcome;
   });
+}
 
-  // Reports: hosts in name order, so that events.csv is ordered by (host, time, serial).
+/**
+ * events.csv and parse-issues.csv (when lines were bad) from the kept hosts' spools, hosts in name order so that
+ * rows are ordered by (host, time, serial); then hosts.csv, one row per selected host in inventory order.
+ */
+async function writeRowFiles(run: Run, collected: Collected): Promise<RowFiles> {
+  const { config, hosts, outDir } = run;
   const order = [...hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const kept = order.flatMap((h) => {
-    const s = spools.get(h.name);
+    const s = collected.spools.get(h.name);
     return s ? [s] : [];
   });
   const written: string[] = [];
@@ -410,7 +579,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   );
 
   const counters = emptyCounters();
-  for (const r of results.values()) addCounters(counters, r.counters);
+  for (const r of collected.results.values()) addCounters(counters, r.counters);
   if (counters.malformed > 0) {
     const issuesPath = join(outDir, 'parse-issues.csv');
     await mergeCsvSpools(
@@ -430,107 +599,103 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
   const hostsCsv = new CsvWriter(createWriteStream(`${hostsPath}.partial`, { flags: 'wx' }), HOST_COLUMNS, {
     bom: config.bom,
   });
-  for (const h of hosts) hostsCsv.add(hostRow(h, outcomes.get(h.name)!, results.get(h.name)!));
+  for (const h of hosts) {
+    hostsCsv.add(hostRow(h, collected.outcomes.get(h.name)!, collected.results.get(h.name)!));
+  }
   await hostsCsv.close();
   await rename(`${hostsPath}.partial`, hostsPath);
   written.push(hostsPath);
   rows.set('hosts.csv', hostsCsv.rows);
+  return { written, rows, counters };
+}
 
-  const files = new Map([...results.entries()].map(([name, r]) => [name, r.files]));
-  const rawManifest = config.keepRaw ? 'raw/manifest.json' : undefined;
-  const rawManifestPath = join(outDir, 'raw', 'manifest.json');
-  const run = await writeRunReports({
-    outDir,
-    runId: runFolder.runId,
-    startedAt,
-    window: config.window,
-    hosts: hostOutcomes,
-    reportSet,
-    counters,
-    warnings: [...new Set([...results.values()].flatMap((r) => r.warnings))],
-    rows,
-    selection: config.selection,
-    inventoryFiles: config.inventoryFiles.map((f) => resolve(f)),
-    rawManifest,
-    beforeManifest: async () => {
-      if (rawManifest !== undefined) {
-        await mkdir(join(outDir, 'raw'), { recursive: true });
-        await writeFile(
-          rawManifestPath,
-          `${JSON.stringify(
-            Object.fromEntries([...files.entries()].map(([name, list]) => [name, list])),
-            null,
-            2,
-          )}\n`,
-        );
-      }
-      if (config.incremental && config.stateFile) {
-        const next: Record<string, LogCursor> = { ...(state?.hosts ?? {}) };
-        for (const h of hosts) {
-          const r = results.get(h.name);
-          if (r?.status === 'ok' && r.cursor) next[hostStateKey(h)] = r.cursor;
-        }
-        await saveState(config.stateFile, { version: 1, hosts: next });
-      }
-      await rm(spoolDir, { recursive: true, force: true });
-    },
-  });
-  // raw/manifest.json was written after report.html and before manifest.json, the last.
-  written.push(...run.written.slice(0, -1));
-  if (rawManifest !== undefined) written.push(rawManifestPath);
-  written.push(...run.written.slice(-1));
-  const { manifest, alerts, warnings } = run;
-  const reportSetResult = run.reportSet;
-  const finishedAt = new Date(manifest.finishedAt);
+/**
+ * What goes into the run folder after the reports and before manifest.json, which seals it: raw/manifest.json
+ * (--keep-raw) and the incremental state (--incremental); the spools go.
+ */
+async function finishRunFolder(
+  run: Run,
+  results: ReadonlyMap<string, HostFetchResult>,
+  files: ReadonlyMap<string, FetchedFile[]>,
+  state: SweepState | undefined,
+): Promise<void> {
+  const { config, outDir } = run;
+  if (config.keepRaw) {
+    await mkdir(join(outDir, 'raw'), { recursive: true });
+    await writeFile(
+      join(outDir, ...RAW_MANIFEST.split('/')),
+      `${JSON.stringify(Object.fromEntries(files.entries()), null, 2)}\n`,
+    );
+  }
+  if (config.incremental && config.stateFile) {
+    const next: Record<string, LogCursor> = { ...(state?.hosts ?? {}) };
+    for (const h of run.hosts) {
+      const r = results.get(h.name);
+      if (r?.status === 'ok' && r.cursor) next[hostStateKey(h)] = r.cursor;
+    }
+    await saveState(config.stateFile, { version: 1, hosts: next });
+  }
+  await rm(run.spoolDir, { recursive: true, force: true });
+}
 
-  const reports = manifest.files.map(
-    (f: ManifestFile): SweepReportFile => ({
-      ...f,
-      path: join(outDir, ...f.name.split('/')),
-      kind: kindOf(f.name),
-    }),
-  );
-  const mail = config.mail
-    ? await sendRunMail(config, config.mail, {
-        runId: runFolder.runId,
-        outDir,
-        generatedAt: finishedAt,
-        window: {
-          ...(config.window.since === undefined ? {} : { since: new Date(config.window.since) }),
-          ...(config.window.until === undefined ? {} : { until: new Date(config.window.until) }),
-        },
-        hosts: hostOutcomes,
-        totals: reportSetResult.totals,
-        alerts,
-        warnings,
-        // The kept raw bytes (--keep-raw) are evidence, not reading: they stay on disk.
-        files: reports.filter((f) => !f.name.startsWith('raw/')),
-      })
-    : undefined;
-
+/** The report set, its alerts and report.html, then the manifest (report/finish-run.ts). */
+async function sealReports(input: RunInput, reportSet: ReportSet): Promise<Sealed> {
+  const run = await writeRunReports({ ...input, reportSet });
   return {
-    runId: runFolder.runId,
-    outDir,
-    startedAt,
-    finishedAt,
-    window: config.window,
-    selected: hosts,
-    outcomes: hostOutcomes,
-    counters,
-    written,
-    reports,
-    summaryRows: reportSetResult.summaryRows,
-    totals: reportSetResult.totals,
-    findings: reportSetResult.findings,
-    manifest,
-    warnings,
-    files,
-    alerts,
-    ...(mail ? { mail } : {}),
+    // Its last file is manifest.json.
+    reports: run.written.slice(0, -1),
+    manifest: run.manifest,
+    alerts: run.alerts,
+    warnings: run.warnings,
+    summaryRows: run.reportSet.summaryRows,
+    totals: run.reportSet.totals,
+    findings: run.reportSet.findings,
   };
 }
 
-/** Settings that cannot work fail the sweep before any host is contacted (CONFIG_INVALID). */
+/**
+ * An events-only run: the manifest alone, which says so. Of the totals only the events were counted (by the
+ * parser, as summary.csv's `(all)` row would count them); nothing was classified, so every other count is 0.
+ */
+async function sealEventsOnly(input: RunInput): Promise<Sealed> {
+  const { manifest, warnings } = await writeEventsOnlyManifest(input);
+  return {
+    reports: [],
+    manifest,
+    alerts: [],
+    warnings,
+    summaryRows: [],
+    totals: { ...fleetTotals([]), events: input.counters.events },
+    findings: emptyFindingCounts(),
+  };
+}
+
+/** Settings that cannot work fail the sweep before any host is contacted. */
+function checkSettings(config: SweepConfig): void {
+  if (config.eventsOnly) checkEventsOnly(config);
+  if (config.mail) checkMailSettings(config.mail);
+}
+
+/**
+ * An events-only sweep writes no report to mail and evaluates no alert rule: asking for either is a usage error,
+ * so that nobody believes a rule ran when it did not.
+ */
+function checkEventsOnly(config: SweepConfig): void {
+  if (config.mail) {
+    throw new SweepError(
+      'USAGE',
+      'eventsOnly cannot be combined with mail: an events-only sweep writes no report to mail',
+    );
+  }
+  if (config.alerts !== undefined && config.alerts.length > 0) {
+    throw new SweepError(
+      'USAGE',
+      'eventsOnly cannot be combined with alert rules: an events-only sweep evaluates none (leave alerts out)',
+    );
+  }
+}
+
+/** Mail settings that cannot work (CONFIG_INVALID). */
 function checkMailSettings(mail: SweepMailSettings): void {
   if (mail.to.length === 0) {
     throw new SweepError('CONFIG_INVALID', 'mail: no recipient; give at least one address (--mail-to)');

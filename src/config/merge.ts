@@ -61,6 +61,7 @@ export interface SweepFlagValues {
   mailDryRun?: boolean;
   alerts?: string;
   failOnAlert?: boolean;
+  eventsOnly?: boolean;
 }
 
 export type SettingSource = 'flag' | 'config' | 'default';
@@ -98,6 +99,8 @@ export interface SweepSettings {
   readonly failOnAlert: boolean;
   /** Flag only: never from a config file. */
   readonly insecureAcceptUnknownHostKeys: boolean;
+  /** `--events-only` (flag only): events.csv, hosts.csv and manifest.json, no report set, alerts or mail. */
+  readonly eventsOnly: boolean;
   readonly mail?: SweepMailSettings | undefined;
   /** Rules from the config file, or an alerts file (`--alerts`) still to be read; none = the built-in rules. */
   readonly alerts?: { readonly rules: readonly AlertRule[] } | { readonly file: string } | undefined;
@@ -319,13 +322,46 @@ export function mergeSettings(
     };
   }
 
-  const alerts: SweepSettings['alerts'] =
+  let alerts: SweepSettings['alerts'] =
     flags.alerts !== undefined
       ? { file: resolve(cwd, flags.alerts) }
       : config?.alerts !== undefined
         ? { rules: config.alerts }
         : undefined;
   sources.alerts = flags.alerts !== undefined ? 'flag' : config?.alerts !== undefined ? 'config' : 'default';
+
+  let failOnAlert = choose('failOnAlert', flags.failOnAlert, config?.failOnAlert, false);
+  const eventsOnly = choose('eventsOnly', flags.eventsOnly, undefined, false);
+  // An events-only sweep writes no report to mail and evaluates no alert rule. Typed together with a flag that
+  // asks for either, it is a usage error (before any host is contacted); from the config file, the flag wins as
+  // flags always do, and a warning says what is not used, so that nobody believes a rule ran when it did not.
+  if (eventsOnly) {
+    const noMail = 'an events-only sweep writes no report to mail';
+    const noAlerts = 'an events-only sweep evaluates no alert rule';
+    const clash = (flag: string, why: string) =>
+      errors.push(fromFlag('--events-only', `cannot be combined with ${flag}: ${why}`));
+    const unused = (key: string, why: string) =>
+      warnings.push(fromFile(key, `not used with --events-only: ${why}`));
+    const mailFlag =
+      flags.mailTo !== undefined
+        ? '--mail-to'
+        : flags.mailDryRun
+          ? '--mail-dry-run'
+          : flags.smtp !== undefined
+            ? '--smtp'
+            : undefined;
+    if (mailFlag !== undefined) clash(mailFlag, noMail);
+    else if (mail !== undefined) unused('mail', noMail);
+    mail = undefined;
+    if (failOnAlert) {
+      if (sources.failOnAlert === 'flag') clash('--fail-on-alert', noAlerts);
+      else unused('failOnAlert', noAlerts);
+      failOnAlert = false;
+    }
+    if (flags.alerts !== undefined) clash('--alerts', noAlerts);
+    else if ((config?.alerts?.length ?? 0) > 0) unused('alerts', noAlerts);
+    alerts = undefined;
+  }
 
   const settings: SweepSettings = {
     configFile: file,
@@ -351,13 +387,14 @@ export function mergeSettings(
     passwd: choose('passwd', abs(flags.passwd), config?.passwd),
     groupFile: choose('groupFile', abs(flags.groupFile), config?.groupFile),
     logFormat: choose('logFormat', logFormat, config?.logFormat, DEFAULTS.logFormat),
-    failOnAlert: choose('failOnAlert', flags.failOnAlert, config?.failOnAlert, false),
+    failOnAlert,
     insecureAcceptUnknownHostKeys: choose(
       'insecureAcceptUnknownHostKeys',
       flags.insecureAcceptUnknownHostKeys,
       undefined,
       false,
     ),
+    eventsOnly,
     mail,
     alerts,
     sources,

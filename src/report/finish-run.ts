@@ -4,7 +4,8 @@
  *
  * The caller has written events.csv, parse-issues.csv and hosts.csv (the sweep's hosts.csv knows addresses and
  * transports, parse's knows files) and finished every host's sink; what it writes after report.html and before the
- * seal (the sweep's raw/manifest.json) goes in `beforeManifest`.
+ * seal (the sweep's raw/manifest.json) goes in `beforeManifest`. A sweep with `eventsOnly` has no report set: it
+ * seals its run folder with {@link writeEventsOnlyManifest}, the same manifest without findings or alerts.
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,7 +23,8 @@ import {
 } from './manifest.js';
 import type { ReportSet, ReportSetResult } from './write-reports.js';
 
-export interface RunReportsInput {
+/** A run's folder as its manifest describes it, with or without a report set. */
+export interface RunInput {
   /** The run folder. */
   readonly outDir: string;
   readonly runId: string;
@@ -30,8 +32,6 @@ export interface RunReportsInput {
   readonly window: TimeWindow;
   /** Every host of the run, in the order report.html and the manifest list them. */
   readonly hosts: readonly HostOutcome[];
-  /** Every host's sink finished. */
-  readonly reportSet: ReportSet;
   readonly counters: ParseCounters;
   /** Warnings every report carries; the alert evaluator's are added. */
   readonly warnings: readonly string[];
@@ -44,6 +44,11 @@ export interface RunReportsInput {
   readonly rawManifest?: string | undefined;
   /** Runs after report.html and before manifest.json (files written here are sealed by the manifest). */
   readonly beforeManifest?: (() => Promise<void>) | undefined;
+}
+
+export interface RunReportsInput extends RunInput {
+  /** Every host's sink finished. */
+  readonly reportSet: ReportSet;
 }
 
 export interface RunReportsResult {
@@ -97,10 +102,39 @@ export async function writeRunReports(input: RunReportsInput): Promise<RunReport
   await rename(`${htmlPath}.partial`, htmlPath);
   written.push(htmlPath);
 
-  await input.beforeManifest?.();
+  const manifest = await sealRun(input, { findings: reportSet.findings, alerts, warnings, rows });
+  written.push(join(outDir, MANIFEST_FILE));
+  return { reportSet, alerts, warnings, written, manifest };
+}
 
-  // Last: the manifest hashes everything above.
-  const manifest = await writeManifest(outDir, {
+/** The warning an events-only run's manifest carries, so that a reader knows why there is no summary. */
+export const EVENTS_ONLY_WARNING = 'events only (--events-only): no summary, findings, report.html or alerts';
+
+/**
+ * Seals a run folder that has no report set (the sweep's `eventsOnly`): `beforeManifest`, then manifest.json last,
+ * with no findings, no alerts, and {@link EVENTS_ONLY_WARNING} after the caller's warnings. Resolves with the
+ * manifest as written and the warnings it carries.
+ */
+export async function writeEventsOnlyManifest(
+  input: RunInput,
+): Promise<{ readonly manifest: Manifest; readonly warnings: string[] }> {
+  const warnings = [...new Set([...input.warnings, EVENTS_ONLY_WARNING])];
+  const manifest = await sealRun(input, { findings: {}, alerts: [], warnings, rows: input.rows });
+  return { manifest, warnings };
+}
+
+/** `beforeManifest`, then manifest.json: last, because it hashes everything written before it. */
+async function sealRun(
+  input: RunInput,
+  run: {
+    readonly findings: Readonly<Record<string, number>>;
+    readonly alerts: readonly FiredAlert[];
+    readonly warnings: readonly string[];
+    readonly rows: ReadonlyMap<string, number>;
+  },
+): Promise<Manifest> {
+  await input.beforeManifest?.();
+  return writeManifest(input.outDir, {
     runId: input.runId,
     startedAt: input.startedAt,
     finishedAt: new Date(),
@@ -110,12 +144,10 @@ export async function writeRunReports(input: RunReportsInput): Promise<RunReport
     inputs: input.inputs,
     hosts: input.hosts,
     counters: input.counters,
-    findings: reportSet.findings,
-    warnings,
-    rows,
+    findings: run.findings,
+    warnings: run.warnings,
+    rows: run.rows,
     rawManifest: input.rawManifest,
-    alerts,
+    alerts: run.alerts,
   });
-  written.push(join(outDir, MANIFEST_FILE));
-  return { reportSet, alerts, warnings, written, manifest };
 }

@@ -208,7 +208,8 @@ function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function emptyFindingCounts(): Record<FindingKind, number> {
+/** A count of 0 for every findings kind. */
+export function emptyFindingCounts(): Record<FindingKind, number> {
   return Object.fromEntries(FINDING_KINDS.map((k) => [k, 0])) as Record<FindingKind, number>;
 }
 

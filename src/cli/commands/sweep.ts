@@ -1,11 +1,12 @@
 /**
  * `auditsweep sweep [--config FILE] --inventory FILE [--all | --group NAME | --hosts PATTERN] … --out DIR --yes
- *  [--mail-to ADDR --smtp URL | --mail-dry-run] [--alerts FILE] [--fail-on-alert]`.
+ *  [--mail-to ADDR --smtp URL | --mail-dry-run] [--alerts FILE] [--fail-on-alert] [--events-only]`.
  *
  * Flags override the config file (auditsweep.yaml, src/config/), which overrides the defaults: the options below
  * carry no commander defaults, so an option is set only when the user typed it (config/merge.ts fills the rest).
  * With a config file, a lock (src/lock.ts) keeps two runs of it from overlapping.
  */
+import { relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import {
   DEFAULTS,
@@ -39,6 +40,23 @@ interface SweepFlags extends SweepFlagValues {
 
 function findingCount(findings: Readonly<Record<string, number>>): number {
   return Object.values(findings).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * What the run counted, for the closing line: events and bad lines, then the findings; an events-only run
+ * classified none, so it names the files it wrote instead of claiming zero findings.
+ */
+function countsLine(summary: SweepSummary, eventsOnly: boolean): string {
+  const c = summary.counters;
+  const counted = `${c.events} events, ${c.malformed} bad lines`;
+  return eventsOnly
+    ? `${counted}; events only: ${writtenNames(summary).join(', ')}`
+    : `${counted}, ${findingCount(summary.findings)} findings`;
+}
+
+/** The files the run wrote, relative to its folder (`events.csv`, `raw/manifest.json`, …). */
+function writtenNames(summary: SweepSummary): string[] {
+  return summary.written.map((p) => relative(summary.outDir, p).split(sep).join('/'));
 }
 
 /** One line about the mail for stderr. */
@@ -228,6 +246,10 @@ export function registerSweep(program: Command): void {
     )
     .option('--fail-on-alert', 'exit 1 when an alert fires (for schedulers)')
     .option('--no-fail-on-alert', 'exit 0 on alerts even when the config file says failOnAlert')
+    .option(
+      '--events-only',
+      'write events.csv, hosts.csv and manifest.json only (no summary, findings, report.html, alerts or mail): the fast path for another tool to ingest',
+    )
     .action(async (flags: SweepFlags) => {
       const resolved = await settingsOf(flags);
       // At a terminal without a host choice: ask (hosts, window, mail, then a summary to confirm).
@@ -295,6 +317,7 @@ export function registerSweep(program: Command): void {
           incremental: settings.incremental,
           stateFile: settings.stateFile,
           keepRaw: settings.keepRaw,
+          eventsOnly: settings.eventsOnly,
           accounts,
           bom: settings.bom,
           signal: controller.signal,
@@ -343,20 +366,31 @@ export function registerSweep(program: Command): void {
         await viewHeld;
         const failed = summary.outcomes.filter((o) => o.status !== 'ok');
         const c = summary.counters;
-        const findings = findingCount(summary.findings);
+        const counted = countsLine(summary, settings.eventsOnly);
         if (format === 'json') {
           // The table as one JSON line, then the counters the text summary carries.
           progress?.finish({ outDir: summary.outDir });
-          process.stderr.write(
-            `${JSON.stringify({ totals: { events: c.events, malformed: c.malformed, findings }, reports: summary.outDir })}\n`,
-          );
+          const totals = settings.eventsOnly
+            ? {
+                totals: { events: c.events, malformed: c.malformed },
+                eventsOnly: true,
+                written: writtenNames(summary),
+              }
+            : {
+                totals: {
+                  events: c.events,
+                  malformed: c.malformed,
+                  findings: findingCount(summary.findings),
+                },
+              };
+          process.stderr.write(`${JSON.stringify({ ...totals, reports: summary.outDir })}\n`);
         } else if (live) {
           progress?.finish({ outDir: summary.outDir });
-          process.stderr.write(`${c.events} events, ${c.malformed} bad lines, ${findings} findings\n`);
+          process.stderr.write(`${counted}\n`);
         } else {
           process.stderr.write(
             `${summary.outcomes.length} hosts: ${summary.outcomes.length - failed.length} ok, ${failed.length} failed or partial; ` +
-              `${c.events} events, ${c.malformed} bad lines, ${findings} findings; reports in ${summary.outDir}\n`,
+              `${counted}; reports in ${summary.outDir}\n`,
           );
         }
         for (const w of summary.warnings) note('warning', `WARNING: ${w}`, w);
