@@ -4,19 +4,20 @@
 // Starts a local fleet of real OpenSSH sshd processes (bench/lib/fleet.mjs: one sshd per host, own host key and
 // port, the user chrooted with ForceCommand internal-sftp) and times, side by side in one run:
 //   (a) one host, a ~200 MiB log:
-//       ours: auditsweep sweep --hosts big …          (fetch + parse + events.csv)
+//       ours: auditsweep sweep --events-only --hosts big …          (fetch + parse + events.csv, hosts.csv)
 //       peer: sftp -b - … <<< 'get /var/log/audit/audit.log /dev/null'    (copy only, to /dev/null)
 //   (b) 200 hosts × ~2 MiB, parallelism 32:
-//       ours: auditsweep sweep --all --concurrency 32 …   (fetch + parse + events.csv)
+//       ours: auditsweep sweep --events-only --all --concurrency 32 …   (fetch + parse + events.csv, hosts.csv)
 //       peer: parallel-slurp -p 32 … /var/log/audit/audit.log audit.log    (scp -qC; copy only)
 // Runs alternate ours/peer (the order flips every run) and the table shows medians, ratios and the targets.
 //
 //   node bench/fetch.mjs [--runs 3] [--hosts 200] [--host-mb 2] [--big-mb 200] [--parallel 32]
 //                        [--only a|b] [--no-diag] [--no-profile] [--keep]
 //
-// --no-diag     skip the diagnostic rows, which are not part of the comparison: (a) `auditsweep parse` of the big
-//               log with no SSH, and the fetch layer alone (bench/lib/fetch-only.mjs, bytes dropped); (b) the
-//               sweep with --connect-concurrency equal to --parallel, and the fetch layer alone over the fleet
+// --no-diag     skip the diagnostic rows, which are not part of the comparison: the same sweep writing the whole
+//               report set (summary, findings, report.html: no --events-only); (a) `auditsweep parse --events-only`
+//               of the big log with no SSH, and the fetch layer alone (bench/lib/fetch-only.mjs, bytes dropped);
+//               (b) the fetch layer alone over the fleet
 // --no-profile  skip the extra, untimed run of each tool in (b) that records CPU seconds per process class
 //               (the tool's tree, the fleet's sshd, this harness, the rest of the machine)
 // --keep        keep the fleet folder (sshd logs) and the run outputs in /dev/shm (sshd processes always stop)
@@ -175,6 +176,12 @@ function oursArgs(env, hostsFlag, outDir, extra = []) {
   ];
 }
 
+/**
+ * The comparison runs: what issue #3 times, fetch + parse + events.csv (and hosts.csv, manifest.json). The whole
+ * report set (issue #4) is a diagnostic row: `--events-only` is left out there.
+ */
+const EVENTS_ONLY = ['--events-only'];
+
 /** ssh options both peers get: the fleet's key and known_hosts, strict checking, no user or system config. */
 function sshOpts(env) {
   return [
@@ -205,10 +212,10 @@ function check(cond, what, r) {
 
 // ----------------------------------------------------------------------------------------------------- (a)
 
-async function runOursA(env, big, opts = {}) {
+async function runOursA(env, big, extra = EVENTS_ONLY, opts = {}) {
   const out = scratch('a-ours');
   try {
-    const r = await measure(process.execPath, oursArgs(env, ['--hosts', 'big'], out), opts);
+    const r = await measure(process.execPath, oursArgs(env, ['--hosts', 'big'], out, extra), opts);
     const { outcomes, summary } = hostOutcomes(r.stderr);
     check(
       r.code === 0 && outcomes.length === 1 && outcomes[0].outcome === 'ok',
@@ -239,7 +246,16 @@ async function runPeerA(env, host, target = '/dev/null', opts = {}) {
 async function runParseA(big) {
   const out = scratch('a-parse');
   try {
-    const r = await measure(process.execPath, [CLI, 'parse', big.file, '--host', 'big', '--out', out]);
+    const r = await measure(process.execPath, [
+      CLI,
+      'parse',
+      big.file,
+      '--host',
+      'big',
+      '--events-only',
+      '--out',
+      out,
+    ]);
     check(r.code === 0, 'auditsweep parse failed', r);
     return r;
   } finally {
@@ -284,6 +300,7 @@ async function sectionA(env, big) {
 
   const ours = [];
   const peer = [];
+  const full = [];
   const parse = [];
   const fetchOnly = [];
   for (let i = 0; i < runs; i++) {
@@ -293,22 +310,24 @@ async function sectionA(env, big) {
       else peer.push(await runPeerA(env, host));
     }
     if (diag) {
+      full.push(await runOursA(env, big, []));
       parse.push(await runParseA(big));
       fetchOnly.push(await runFetchOnly(env, env.bigTargets, big.bytes));
     }
     log(
       `  run ${i + 1}/${runs}: auditsweep ${fmt(ours[i].ms / 1000, 2)} s, sftp ${fmt(peer[i].ms / 1000, 2)} s` +
         (diag
-          ? `, local parse ${fmt(parse[i].ms / 1000, 2)} s, fetch layer only ${fmt(fetchOnly[i].ms / 1000, 2)} s`
+          ? `, with the report set ${fmt(full[i].ms / 1000, 2)} s, local parse ${fmt(parse[i].ms / 1000, 2)} s, ` +
+            `fetch layer only ${fmt(fetchOnly[i].ms / 1000, 2)} s`
           : ''),
     );
   }
-  return { ours, peer, parse, fetchOnly };
+  return { ours, peer, full, parse, fetchOnly };
 }
 
 // ----------------------------------------------------------------------------------------------------- (b)
 
-async function runOursB(env, small, extra = [], opts = {}) {
+async function runOursB(env, small, extra = EVENTS_ONLY, opts = {}) {
   const out = scratch('b-ours');
   try {
     const r = await measure(
@@ -388,7 +407,7 @@ async function sectionB(env, small) {
 
   const ours = [];
   const peer = [];
-  const oursCc = [];
+  const full = [];
   const fetchOnly = [];
   for (let i = 0; i < runs; i++) {
     const order = i % 2 === 0 ? ['ours', 'peer'] : ['peer', 'ours'];
@@ -397,7 +416,7 @@ async function sectionB(env, small) {
       else peer.push(await runPeerB(env, small));
     }
     if (diag) {
-      oursCc.push(await runOursB(env, small, ['--connect-concurrency', String(parallel)]));
+      full.push(await runOursB(env, small, []));
       fetchOnly.push(
         await runFetchOnly(env, env.smallTargets, totalBytes, ['--concurrency', String(parallel)]),
       );
@@ -406,7 +425,7 @@ async function sectionB(env, small) {
       `  run ${i + 1}/${runs}: auditsweep ${fmt(ours[i].ms / 1000, 2)} s (${ours[i].ok}/${small.length} ok), ` +
         `parallel-slurp ${fmt(peer[i].ms / 1000, 2)} s (${peer[i].ok}/${small.length} complete)` +
         (diag
-          ? `, auditsweep --connect-concurrency ${parallel} ${fmt(oursCc[i].ms / 1000, 2)} s, ` +
+          ? `, auditsweep with the report set ${fmt(full[i].ms / 1000, 2)} s, ` +
             `fetch layer only ${fmt(fetchOnly[i].ms / 1000, 2)} s`
           : ''),
     );
@@ -416,11 +435,11 @@ async function sectionB(env, small) {
     log('  profile run (untimed): CPU seconds per command, machine-wide');
     const sshdPids = () => env.fleet.hosts.map((h) => h.pid);
     prof = {
-      ours: (await runOursB(env, small, [], { profile: true, sshdPids })).profile,
+      ours: (await runOursB(env, small, EVENTS_ONLY, { profile: true, sshdPids })).profile,
       peer: (await runPeerB(env, small, { profile: true, sshdPids })).profile,
     };
   }
-  return { ours, peer, oursCc, fetchOnly, totalBytes, prof };
+  return { ours, peer, full, fetchOnly, totalBytes, prof };
 }
 
 // ------------------------------------------------------------------------------------------------- report
@@ -529,14 +548,28 @@ async function main() {
       'peak RSS: the process, or for a process tree the sampled peak of the summed RSS; client CPU: the tool and its children (getrusage), not sshd',
     );
     if (a) {
-      const o = row('auditsweep sweep (fetch + parse + events.csv)', a.ours, big.bytes);
+      const o = row('auditsweep sweep --events-only (fetch + parse + events.csv)', a.ours, big.bytes);
       const p = row('OpenSSH sftp `get` → /dev/null (copy only)', a.peer, big.bytes);
       console.log(`\n(a) single host, ${fmt(big.bytes / MiB, 1)} MiB log, ${big.events} events\n`);
       console.log(table([o, p], [o, p]));
       if (diag && a.parse.length) {
         console.log(
           diagLine(
-            row('diagnostic: `auditsweep parse` of the same file, local, no SSH', a.parse, big.bytes),
+            row(
+              'diagnostic: the same sweep writing the whole report set (no --events-only)',
+              a.full,
+              big.bytes,
+            ),
+            p,
+          ),
+        );
+        console.log(
+          diagLine(
+            row(
+              'diagnostic: `auditsweep parse --events-only` of the same file, local, no SSH',
+              a.parse,
+              big.bytes,
+            ),
             p,
           ),
         );
@@ -563,7 +596,7 @@ async function main() {
     }
     if (b) {
       const o = row(
-        `auditsweep sweep --all --concurrency ${parallel} (fetch + parse + events.csv)`,
+        `auditsweep sweep --events-only --all --concurrency ${parallel} (fetch + parse + events.csv)`,
         b.ours,
         b.totalBytes,
       );
@@ -572,10 +605,14 @@ async function main() {
         `\n(b) ${small.length} hosts × ${fmt(b.totalBytes / small.length / MiB, 1)} MiB (${fmt(b.totalBytes / MiB, 0)} MiB), parallelism ${parallel}\n`,
       );
       console.log(table([o, p], [o, p]));
-      if (diag && b.oursCc.length) {
+      if (diag && b.full.length) {
         console.log(
           diagLine(
-            row(`diagnostic: auditsweep, same, --connect-concurrency ${parallel}`, b.oursCc, b.totalBytes),
+            row(
+              'diagnostic: the same sweep writing the whole report set (no --events-only)',
+              b.full,
+              b.totalBytes,
+            ),
             p,
           ),
         );

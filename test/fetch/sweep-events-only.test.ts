@@ -356,6 +356,26 @@ describe('auditsweep sweep --events-only against a real sshd fleet', () => {
     expect(manifest.alerts).toEqual([]);
   }, 120_000);
 
+  it('ends a --log-format json run with a totals line that a scheduler can read', async () => {
+    const out = join(dir, 'events-only-json');
+    const { code, stderr } = await sweepCli(out, ['--events-only', '--log-format', 'json'], {}, 'web-01');
+    expect(code, stderr).toBe(0);
+    const lines = stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const totals = lines.filter((l) => 'totals' in l);
+    expect(totals).toHaveLength(1);
+    expect(totals[0]).toEqual({
+      totals: { events: readCsv(join(out, 'events.csv')).length, malformed: 0 },
+      eventsOnly: true,
+      written: ['events.csv', 'hosts.csv', 'manifest.json'],
+      reports: out,
+    });
+    expect(lines).toContainEqual(expect.objectContaining({ host: 'web-01', outcome: 'ok' }));
+    expect(lines).toContainEqual({ warning: EVENTS_ONLY_WARNING });
+  }, 120_000);
+
   it('lists --events-only in `sweep --help`', async () => {
     const { code, stdout } = await runCli(['sweep', '--help']);
     expect(code).toBe(0);
