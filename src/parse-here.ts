@@ -8,6 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type HostFailureCode, SweepError } from './errors.js';
+import { isWriteFailure, outputError } from './output-error.js';
 import { HostLogParser } from './parse/host-parser.js';
 import { parseLocalFiles, type UnreadableFile } from './parse/read-files.js';
 import { RowWorkers } from './parse/row-workers.js';
@@ -222,12 +223,13 @@ export async function parseHere(options: ParseLogsOptions, workers: number): Pro
     await stage.stop();
     if (eventsPath !== undefined) await rm(`${eventsPath}.partial`, { force: true });
     if (issues.path !== undefined) await rm(`${issues.path}.partial`, { force: true });
-    if (!withReports || outDir === undefined || spoolDir === undefined) throw err;
-    await rm(spoolDir, { recursive: true, force: true });
+    if (withReports && spoolDir !== undefined) await rm(spoolDir, { recursive: true, force: true });
     if (err instanceof SweepError) throw err;
-    throw new SweepError('OUTPUT_FAILED', `writing the report set into ${outDir} failed: ${String(err)}`, {
-      cause: err,
-    });
+    // A failed write (disk full…) says which and why; with the report set, anything else that went wrong while
+    // writing it is reported the same way.
+    const target = outDir ?? eventsPath ?? 'the events CSV';
+    if (isWriteFailure(err) || (withReports && outDir !== undefined)) throw outputError(err, target);
+    throw err;
   }
 }
 

@@ -40,6 +40,7 @@ import {
   resolveSmtpConnection,
   smtpReply,
 } from './mail/index.js';
+import { isWriteFailure, outputError } from './output-error.js';
 import { RowWorkers, rowWorkerCount } from './parse/row-workers.js';
 import { DEFAULT_ALERT_RULES, type FiredAlert } from './report/alert-evaluator.js';
 import type { AlertRule } from './report/alerts.js';
@@ -327,7 +328,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     throw new SweepError('USAGE', 'sweep cancelled; nothing was contacted');
   }
 
-  const folder = await openRunFolder(config, wantedRunId);
+  const folder = await writing(plannedDir, () => openRunFolder(config, wantedRunId));
   const run: Run = {
     config,
     hosts,
@@ -335,7 +336,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     outDir: folder.dir,
     spoolDir: join(folder.dir, '.spool'),
   };
-  await mkdir(run.spoolDir, { recursive: true });
+  await writing(run.outDir, () => mkdir(run.spoolDir, { recursive: true }));
   const state = config.incremental && config.stateFile ? await loadState(config.stateFile) : undefined;
 
   // report.html's timeline and finding samples see every event once, as it streams by. A failed host has
@@ -350,9 +351,9 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
         accounts: config.accounts,
         alerts: config.alerts ?? DEFAULT_ALERT_RULES,
       });
-  const collected = await collectFleet(run, state, reportSet);
+  const collected = await writing(run.outDir, () => collectFleet(run, state, reportSet));
   const hostOutcomes = outcomesInOrder(hosts, collected);
-  const rowFiles = await writeRowFiles(run, collected);
+  const rowFiles = await writing(run.outDir, () => writeRowFiles(run, collected));
 
   const files = new Map([...collected.results.entries()].map(([name, r]) => [name, r.files]));
   const rawManifest = config.keepRaw ? RAW_MANIFEST : undefined;
@@ -368,9 +369,12 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     selection: config.selection,
     inventoryFiles: config.inventoryFiles.map((f) => resolve(f)),
     rawManifest,
-    beforeManifest: () => finishRunFolder(run, collected.results, files, state),
+    beforeManifest: () => finishRunFolder(run, files),
   };
-  const sealed = reportSet === undefined ? await sealEventsOnly(input) : await sealReports(input, reportSet);
+  const sealed = await writing(run.outDir, () =>
+    reportSet === undefined ? sealEventsOnly(input) : sealReports(input, reportSet),
+  );
+  await writing(run.outDir, () => advanceState(run, collected.results, state));
   const { manifest, alerts, warnings } = sealed;
   const finishedAt = new Date(manifest.finishedAt);
   // raw/manifest.json is written after report.html and before manifest.json, the last.
@@ -468,6 +472,14 @@ async function collectFleet(
   const results = new Map<string, HostFetchResult>();
   const outcomes = new Map<string, HostOutcome>();
   let n = 0;
+  // A write that fails (disk full, quota, permissions) stops the whole sweep: every host still running is
+  // interrupted, so that nothing more is fetched into a run that cannot be written.
+  const stop = new AbortController();
+  let outputFailure: SweepError | undefined;
+  const outputFailed = (err: SweepError): void => {
+    outputFailure ??= err;
+    stop.abort(err);
+  };
 
   const outputFor = async (host: InventoryHost): Promise<HostOutput> => {
     const base = join(run.spoolDir, `${String(n++).padStart(5, '0')}-${safeFileName(host.name)}`);
@@ -491,12 +503,17 @@ async function collectFleet(
         await report?.drain();
       },
       finish: async (result) => {
-        // The events the parser let out (a cut host's: those complete before the cut) are all in the lane.
-        await lane.end();
-        await events.close();
-        await issues.close();
-        // A failed host's finding rows and counts are dropped with its events: nothing half-parsed is reported.
-        await report?.finish(result.status);
+        try {
+          // The events the parser let out (a cut host's: those complete before the cut) are all in the lane.
+          await lane.end();
+          await events.close();
+          await issues.close();
+          // A failed host's finding rows and counts are dropped with its events: nothing half-parsed is reported.
+          await report?.finish(result.status);
+        } catch (err) {
+          if (!isSweepError(err) || err.code !== 'OUTPUT_FAILED') throw err;
+          outputFailed(err);
+        }
         results.set(host.name, result);
         if (result.status === 'failed') {
           await rm(paths.events, { force: true });
@@ -523,7 +540,8 @@ async function collectFleet(
       concurrency: config.concurrency,
       connectConcurrency: config.connectConcurrency,
       hostDeadlineMs: config.hostDeadlineMs,
-      signal: config.signal,
+      signal: config.signal === undefined ? stop.signal : AbortSignal.any([config.signal, stop.signal]),
+      onOutputFailure: outputFailed,
       cursors: new Map<string, LogCursor>(state ? Object.entries(state.hosts) : []),
       outputFor,
       onHostStart: (host) => config.onHostStart?.(host),
@@ -538,6 +556,7 @@ async function collectFleet(
   } finally {
     await stage.stop();
   }
+  if (outputFailure !== undefined) throw outputFailure;
   return { results, outcomes, spools };
 }
 
@@ -611,14 +630,9 @@ async function writeRowFiles(run: Run, collected: Collected): Promise<RowFiles> 
 
 /**
  * What goes into the run folder after the reports and before manifest.json, which seals it: raw/manifest.json
- * (--keep-raw) and the incremental state (--incremental); the spools go.
+ * (--keep-raw); the spools go. (The incremental state advances after the seal: advanceState.)
  */
-async function finishRunFolder(
-  run: Run,
-  results: ReadonlyMap<string, HostFetchResult>,
-  files: ReadonlyMap<string, FetchedFile[]>,
-  state: SweepState | undefined,
-): Promise<void> {
+async function finishRunFolder(run: Run, files: ReadonlyMap<string, FetchedFile[]>): Promise<void> {
   const { config, outDir } = run;
   if (config.keepRaw) {
     await mkdir(join(outDir, 'raw'), { recursive: true });
@@ -627,15 +641,45 @@ async function finishRunFolder(
       `${JSON.stringify(Object.fromEntries(files.entries()), null, 2)}\n`,
     );
   }
-  if (config.incremental && config.stateFile) {
-    const next: Record<string, LogCursor> = { ...(state?.hosts ?? {}) };
-    for (const h of run.hosts) {
-      const r = results.get(h.name);
-      if (r?.status === 'ok' && r.cursor) next[hostStateKey(h)] = r.cursor;
-    }
-    await saveState(config.stateFile, { version: 1, hosts: next });
-  }
   await rm(run.spoolDir, { recursive: true, force: true });
+}
+
+/**
+ * `--incremental`: the cursors of the hosts read whole, once the run folder is sealed. Not before: a run whose
+ * reports could not be written leaves the state where it was, and the next sweep reads the same bytes again.
+ */
+async function advanceState(
+  run: Run,
+  results: ReadonlyMap<string, HostFetchResult>,
+  state: SweepState | undefined,
+): Promise<void> {
+  const { config } = run;
+  if (!config.incremental || !config.stateFile) return;
+  const next: Record<string, LogCursor> = { ...(state?.hosts ?? {}) };
+  for (const h of run.hosts) {
+    const r = results.get(h.name);
+    if (r?.status === 'ok' && r.cursor) next[hostStateKey(h)] = r.cursor;
+  }
+  await saveState(config.stateFile, { version: 1, hosts: next });
+}
+
+/**
+ * Runs a step that writes the run folder. A failed write (disk full, quota, permissions) ends the sweep as
+ * OUTPUT_FAILED, with what it means for the reviewer; any other error goes on as it is.
+ */
+async function writing<T>(outDir: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (!isWriteFailure(err)) throw err;
+    const cause = outputError(err, outDir);
+    throw new SweepError(
+      'OUTPUT_FAILED',
+      `${cause.message}. The sweep stopped: nothing was mailed, the incremental state was not advanced (the ` +
+        `next sweep reads the same bytes again), and what was written is left in ${outDir}`,
+      { cause },
+    );
+  }
 }
 
 /** The report set, its alerts and report.html, then the manifest (report/finish-run.ts). */

@@ -4,15 +4,16 @@
  * through the host's one parser. Never throws for a host failure: the result says ok / partial / failed.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { TimeWindow } from '../config/window.js';
+import { isSweepError, type SweepError } from '../errors.js';
 import { safeFileName } from '../file-name.js';
 import type { InventoryHost } from '../inventory/types.js';
+import { StreamFailure } from '../output-error.js';
 import { type HostEventSink, HostLogParser, type HostParserSink } from '../parse/host-parser.js';
 import type { AccountMaps, HostFailureCode, ParseCounters } from '../types.js';
 import { hostFailure } from './host-failure.js';
@@ -37,6 +38,11 @@ export interface FetchHostOptions {
   readonly signal?: AbortSignal | undefined;
   /** After each chunk is parsed: the host's running totals so far (bytes received, events complete). */
   readonly onProgress?: ((bytes: number, events: number) => void) | undefined;
+  /**
+   * A write of the run failed (OUTPUT_FAILED: the raw copy, or the caller's `afterChunk` waiting on its writers):
+   * the host still ends with a result, and the caller hears of it here, to stop the run.
+   */
+  readonly onOutputFailure?: ((err: SweepError) => void) | undefined;
 }
 
 /** One file as received, for the manifest (chain of custody). */
@@ -221,6 +227,7 @@ async function readOne(
   const end = file.size;
   const hash: Hash = createHash('sha256');
   let raw: WriteStream | undefined;
+  let rawFailure: StreamFailure | undefined;
   let rawFile: string | undefined;
   if (options.keepRawDir !== undefined) {
     // A name that had to be changed gets a hash of the original, so `a/b` and `a_b` keep separate folders.
@@ -233,6 +240,7 @@ async function readOne(
     // Relative to the raw folder, so that the manifest still holds when the report folder is moved.
     rawFile = join(dir, start > 0 ? `${file.name}.from-${start}` : file.name);
     raw = createWriteStream(join(options.keepRawDir, rawFile), { flags: 'wx', mode: 0o600 });
+    rawFailure = new StreamFailure(raw);
   }
   const source: Readable = transport.read(file.path, { start, end });
   const gz = file.name.endsWith('.gz');
@@ -246,7 +254,8 @@ async function readOne(
       if (!gz) {
         hash.update(chunk);
         tally(chunk.length);
-        if (raw && !raw.write(chunk)) await once(raw, 'drain');
+        if (raw && !raw.write(chunk)) await rawFailure?.until('drain');
+        rawFailure?.check();
         if (start === 0 && head.length < HEAD_FINGERPRINT_BYTES) {
           head = Buffer.concat([head, chunk.subarray(0, HEAD_FINGERPRINT_BYTES - head.length)]);
         }
@@ -254,8 +263,14 @@ async function readOne(
       boundary.write(chunk);
       await afterChunk();
     }
+    if (raw) {
+      // The copy is complete only once it is on disk: a failed last write is a failed copy.
+      raw.end();
+      await rawFailure?.until('finish');
+    }
   } finally {
-    if (raw) await new Promise<void>((r) => raw?.end(r));
+    // After a failure, what was copied so far is kept (evidence of a partial read), unless the copy itself failed.
+    if (raw && !raw.writableFinished && !raw.errored) await new Promise<void>((r) => raw?.end(() => r()));
     record({
       path: file.path,
       name: file.name,
@@ -386,6 +401,7 @@ export async function fetchHost(
       (notes.length > 0 ? `; ${notes.join('; ')}` : '');
     return result('ok', summary);
   } catch (err) {
+    if (isSweepError(err) && err.code === 'OUTPUT_FAILED') options.onOutputFailure?.(err);
     const { code, message } = hostFailure(err);
     if (reading && bytes > 0) {
       // What was received is real evidence: its rows are kept, and the status says the log is incomplete. The

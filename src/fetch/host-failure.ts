@@ -13,6 +13,9 @@ export function hostFailure(err: unknown): { code: HostFailureCode; message: str
     const host: readonly string[] = HOST_FAILURE_CODES;
     // Long enough for a remedy with its sudoers rule (PERMISSION_DENIED): the message is what the operator reads.
     if (host.includes(code)) return { code: code as HostFailureCode, message: oneLine(err.message, 2000) };
+    // The run could not write what the host sent (disk full…): the host was interrupted, not at fault.
+    if (code === 'OUTPUT_FAILED')
+      return { code: 'INTERRUPTED', message: oneLine(`the run stopped: ${err.message}`) };
     return { code: 'PROTOCOL', message: oneLine(`${err.code}: ${err.message}`) };
   }
   const message = err instanceof Error ? err.message : String(err);

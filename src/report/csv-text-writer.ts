@@ -5,8 +5,8 @@
  * Text is handed on in pieces of at least FLUSH_CHARS (one write of several pieces): a batch's text is a few KiB,
  * and a write per batch costs more than the writing.
  */
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { StreamFailure } from '../output-error.js';
 import { headerText } from './csv-writer.js';
 
 /** Characters gathered before they are written. */
@@ -16,12 +16,15 @@ export class CsvTextWriter {
   private count = 0;
   private pending: (string | Uint8Array)[] = [];
   private pendingChars = 0;
+  /** A failed write (disk full…) comes out of drain() and close() as OUTPUT_FAILED. */
+  private readonly failure: StreamFailure;
 
   constructor(
     private readonly out: Writable,
     columns: readonly string[],
     options: { readonly bom?: boolean | undefined } = {},
   ) {
+    this.failure = new StreamFailure(out);
     out.write(headerText(columns, options.bom));
   }
 
@@ -39,16 +42,18 @@ export class CsvTextWriter {
     if (this.pendingChars >= FLUSH_CHARS) this.flush();
   }
 
-  /** Waits while the destination is full. */
+  /** Waits while the destination is full; throws OUTPUT_FAILED once a write has failed. */
   async drain(): Promise<void> {
-    if (this.out.writableNeedDrain) await once(this.out, 'drain');
+    if (this.out.writableNeedDrain) await this.failure.until('drain');
+    else this.failure.check();
   }
 
-  /** Writes what is gathered and ends the destination. */
+  /** Writes what is gathered and ends the destination; throws OUTPUT_FAILED when a write failed. */
   async close(): Promise<void> {
     this.flush();
+    this.failure.check();
     this.out.end();
-    if (!this.out.writableFinished) await once(this.out, 'finish');
+    if (!this.out.writableFinished) await this.failure.until('finish');
   }
 
   private flush(): void {

@@ -9,9 +9,9 @@
  * papaparse decides how every cell is written; a row in which it would change no cell is joined without calling
  * it (serialiseRows), with the same bytes.
  */
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import Papa from 'papaparse';
+import { StreamFailure } from '../output-error.js';
 
 export interface CsvWriterOptions {
   /** Start the file with a UTF-8 byte order mark so that Excel reads non-ASCII text correctly. */
@@ -105,6 +105,8 @@ export class CsvWriter<C extends string> {
   private rowCount = 0;
   private readonly chunkRows: number;
   private readonly cells: CellsOf<C>;
+  /** A failed write (disk full…) comes out of drain() and close() as OUTPUT_FAILED. */
+  private readonly failure: StreamFailure;
 
   constructor(
     private readonly out: Writable,
@@ -113,6 +115,7 @@ export class CsvWriter<C extends string> {
   ) {
     this.chunkRows = options.chunkRows ?? 500;
     this.cells = cellsOf(columns);
+    this.failure = new StreamFailure(out);
   }
 
   /** Rows added so far (the header is not a row). */
@@ -130,16 +133,21 @@ export class CsvWriter<C extends string> {
     if (this.buffer.length >= this.chunkRows) this.writeBuffered();
   }
 
-  /** Waits while the destination is full. */
+  /** Waits while the destination is full; throws OUTPUT_FAILED once a write has failed. */
   async drain(): Promise<void> {
-    if (this.out.writableNeedDrain) await once(this.out, 'drain');
+    if (this.out.writableNeedDrain) await this.failure.until('drain');
+    else this.failure.check();
   }
 
-  /** Writes everything still buffered (and the header, even for an empty file) and ends the stream. */
+  /**
+   * Writes everything still buffered (and the header, even for an empty file) and ends the stream; throws
+   * OUTPUT_FAILED when a write failed.
+   */
   async close(): Promise<void> {
     this.writeBuffered();
+    this.failure.check();
     this.out.end();
-    if (!this.out.writableFinished) await once(this.out, 'finish');
+    if (!this.out.writableFinished) await this.failure.until('finish');
   }
 
   private writeBuffered(): void {

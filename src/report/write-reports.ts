@@ -20,6 +20,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SweepError } from '../errors.js';
 import { safeFileName } from '../file-name.js';
+import { outputError, StreamFailure } from '../output-error.js';
 import type { AccountMaps, HostOutcome, ParsedEvent } from '../types.js';
 import { AlertEvaluator } from './alert-evaluator.js';
 import type { AlertRule } from './alerts.js';
@@ -180,10 +181,16 @@ export async function mergeCsvSpools(
 ): Promise<void> {
   const partial = `${path}.partial`;
   const out = createWriteStream(partial, { flags: 'wx' });
-  out.write(headerLine(columns, bom));
-  await concatCsv(spools, out);
-  await endStream(out);
-  await rename(partial, path);
+  const failure = new StreamFailure(out);
+  try {
+    out.write(headerLine(columns, bom));
+    await concatCsv(spools, out);
+    failure.check();
+    await endStream(out);
+    await rename(partial, path);
+  } catch (err) {
+    throw outputError(err, partial);
+  }
 }
 
 /** Writes rows to `path` atomically (`.partial`, then rename). */
