@@ -92,7 +92,9 @@ describe('a sweep whose disk fills up', () => {
     const stateFile = join(dir, 'state', 'incremental.json');
     const out = join(emptied(disk), 'week-47');
     // --keep-raw too: the exact bytes received are the first writes to fail.
-    const err: unknown = await runSweep({ ...config(out, stateFile), keepRaw: true }).catch((e: unknown) => e);
+    const err: unknown = await runSweep({ ...config(out, stateFile), keepRaw: true }).catch(
+      (e: unknown) => e,
+    );
     expect(isSweepError(err) && err.code, String(err)).toBe('OUTPUT_FAILED');
     const message = (err as Error).message;
     expect(message).toMatch(/^cannot write .*: no space left on device\. The sweep stopped: /);
