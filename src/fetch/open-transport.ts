@@ -14,7 +14,7 @@ import type { LogTransport } from './transport.js';
 export async function openTransport(host: InventoryHost, session: Session): Promise<LogTransport> {
   const user = session.facts.user;
   if (host.transport === 'sudo') return createSudoTransport(session.client, { user });
-  return createSftpTransport(await session.sftp(), { user });
+  return createSftpTransport(await session.sftp(), { user, closed: session.closed });
 }
 
 /** Opens a session to `host`, retrying transient failures (retry.ts) with the default bounds unless given. */

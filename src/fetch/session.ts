@@ -918,7 +918,27 @@ class SshSession implements Session {
         );
         return;
       }
+      let settled = false;
+      // ssh2 may never answer a channel request once the connection is going away (an abort, a run that stops):
+      // the session's end settles it, so that nobody waits for ever.
+      void this.closed.then((failure) => {
+        if (settled) return;
+        settled = true;
+        reject(
+          failure ??
+            this.#failure ??
+            new SweepError(
+              'INTERRUPTED',
+              `${this.#last.spec.label}: the session closed while opening ${what}`,
+            ),
+        );
+      });
       const done = (err: Error | undefined, channel: T) => {
+        if (settled) {
+          channel?.end();
+          return;
+        }
+        settled = true;
         if (err) {
           reject(this.#failure ?? this.#channelError(what, err));
           return;
@@ -934,6 +954,7 @@ class SshSession implements Session {
       try {
         open(done);
       } catch (err) {
+        settled = true;
         reject(this.#failure ?? this.#channelError(what, err));
       }
     });

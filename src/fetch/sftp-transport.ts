@@ -47,6 +47,12 @@ export const SFTP_READ_DEFAULTS = {
 export interface SftpTransportOptions {
   /** The login name, for the remedy of a PERMISSION_DENIED message. */
   readonly user?: string;
+  /**
+   * Settles when the connection under the channel is gone (Session.closed). ssh2 may never answer a request that
+   * was under way when the connection went away (an abort, a run that stops): every call and read still waiting
+   * then fails INTERRUPTED, rather than waiting for ever.
+   */
+  readonly closed?: Promise<unknown> | undefined;
   readonly concurrency?: number;
   readonly chunkSize?: number;
   readonly highWaterMark?: number;
@@ -60,6 +66,8 @@ export interface SftpReadOptions extends ByteRange {
   readonly shortFile?: 'error' | 'end';
   /** For messages. */
   readonly user?: string;
+  /** See SftpTransportOptions.closed: the stream fails INTERRUPTED when it settles before the stream ends. */
+  readonly closed?: Promise<unknown> | undefined;
 }
 
 interface SftpChannelState {
@@ -172,6 +180,7 @@ export class SftpReadStream extends Readable {
   private finished = false;
   private inFlight = 0;
   private pending = 0;
+  private readonly connectionGone: Promise<unknown> | undefined;
 
   constructor(sftp: SFTPWrapper, filePath: string, options: SftpReadOptions = {}) {
     super({ highWaterMark: options.highWaterMark ?? SFTP_READ_DEFAULTS.highWaterMark });
@@ -188,6 +197,10 @@ export class SftpReadStream extends Readable {
     this.chunkSize = Math.min(wanted, serverMaxRead(sftp) ?? wanted);
     this.shortFile = options.shortFile ?? 'error';
     this.user = options.user ?? 'the login user';
+    this.connectionGone = options.closed;
+    void options.closed?.then(() => {
+      if (!this.finished && !this.destroyed) this.destroy(interrupted(this.path, 'connection lost'));
+    });
   }
 
   /** SFTP READ requests sent and not yet answered. */
@@ -200,13 +213,23 @@ export class SftpReadStream extends Readable {
     return this.pending;
   }
 
-  override _construct(callback: (error?: Error | null) => void): void {
+  override _construct(constructed: (error?: Error | null) => void): void {
     if (!channelOpen(this.sftp)) {
-      callback(interrupted(this.path, 'the SFTP channel is closed'));
+      constructed(interrupted(this.path, 'the SFTP channel is closed'));
       return;
     }
+    // Once: an open or fstat that the connection's end leaves unanswered fails the stream (a destroy() waits for
+    // the construction to end, so it would wait for ever).
+    let done = false;
+    const callback = (error?: Error | null): void => {
+      if (done) return;
+      done = true;
+      constructed(error);
+    };
+    void this.connectionGone?.then(() => callback(interrupted(this.path, 'connection lost')));
     try {
       this.sftp.open(this.path, 'r', (err, handle) => {
+        if (done) return;
         if (err) {
           callback(mapSftpError(err, this.path, this.user));
           return;
@@ -351,16 +374,28 @@ function sftpCall<T>(
   user: string,
   run: (cb: (err: Error | undefined, value: T) => void) => void,
   logPath?: string,
+  closed?: Promise<unknown>,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     if (!channelOpen(sftp)) {
       reject(interrupted(filePath, 'the SFTP channel is closed'));
       return;
     }
+    let settled = false;
+    const settle = (then: () => void): void => {
+      if (settled) return;
+      settled = true;
+      then();
+    };
+    void closed?.then(() => settle(() => reject(interrupted(filePath, 'connection lost'))));
     try {
-      run((err, value) => (err ? reject(mapSftpError(err, filePath, user, logPath)) : resolve(value)));
+      run((err, value) =>
+        settle(() => (err ? reject(mapSftpError(err, filePath, user, logPath)) : resolve(value))),
+      );
     } catch (err) {
-      reject(new SweepError('INTERNAL', `${filePath}: SFTP call failed: ${String(err)}`, { cause: err }));
+      settle(() =>
+        reject(new SweepError('INTERNAL', `${filePath}: SFTP call failed: ${String(err)}`, { cause: err })),
+      );
     }
   });
 }
@@ -392,15 +427,24 @@ function disableNagle(sftp: SFTPWrapper): void {
 /** A {@link LogTransport} over an open ssh2 SFTP channel. The caller owns the channel and the connection. */
 export function createSftpTransport(sftp: SFTPWrapper, options: SftpTransportOptions = {}): LogTransport {
   const user = options.user ?? 'the login user';
+  const closed = options.closed;
   disableNagle(sftp);
   const tuning = {
+    ...(closed !== undefined && { closed }),
     ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
     ...(options.chunkSize !== undefined && { chunkSize: options.chunkSize }),
     ...(options.highWaterMark !== undefined && { highWaterMark: options.highWaterMark }),
   };
 
   const stat = async (filePath: string): Promise<RemoteFile> => {
-    const stats = await sftpCall<Stats>(sftp, filePath, user, (cb) => sftp.stat(filePath, cb));
+    const stats = await sftpCall<Stats>(
+      sftp,
+      filePath,
+      user,
+      (cb) => sftp.stat(filePath, cb),
+      undefined,
+      closed,
+    );
     return toRemoteFile(filePath, stats);
   };
 
@@ -416,6 +460,7 @@ export function createSftpTransport(sftp: SFTPWrapper, options: SftpTransportOpt
         user,
         (cb) => sftp.readdir(dir, cb),
         logPath,
+        closed,
       );
       const files: RemoteFile[] = [];
       for (const entry of entries) {
@@ -425,9 +470,14 @@ export function createSftpTransport(sftp: SFTPWrapper, options: SftpTransportOpt
         if (type === S_IFREG) files.push(toRemoteFile(filePath, entry.attrs));
         else if (type === S_IFLNK) {
           // readdir reports the link itself (lstat): follow it, keep it only if it leads to a regular file.
-          const target = await sftpCall<Stats>(sftp, filePath, user, (cb) => sftp.stat(filePath, cb)).catch(
-            () => undefined,
-          );
+          const target = await sftpCall<Stats>(
+            sftp,
+            filePath,
+            user,
+            (cb) => sftp.stat(filePath, cb),
+            undefined,
+            closed,
+          ).catch(() => undefined);
           if (target && (target.mode & S_IFMT) === S_IFREG) files.push(toRemoteFile(filePath, target));
         }
       }

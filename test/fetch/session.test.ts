@@ -19,6 +19,7 @@ import {
   type SessionLogEvent,
   type SessionOptions,
 } from '../../src/fetch/session.js';
+import { createSftpTransport } from '../../src/fetch/sftp-transport.js';
 import type { InventoryHost, JumpHost } from '../../src/inventory/types.js';
 import {
   type FleetHost,
@@ -637,6 +638,41 @@ describe('openSession: abort, close and limits', () => {
     expect(session.isClosed).toBe(true);
     await expect(session.sftp()).rejects.toMatchObject({ code: 'INTERRUPTED' });
   });
+
+  it('settles a listing and reads that the abort catches under way (INTERRUPTED, never a hang)', async () => {
+    const host = inventoryHost(fleet.host('web'));
+    const log = '/var/log/audit/audit.log';
+    // Many rounds: where the abort lands in the exchange varies; each request must settle either way.
+    for (let round = 0; round < 40; round++) {
+      const controller = new AbortController();
+      const session = await openSession(host, options({ signal: controller.signal }));
+      const transport = createSftpTransport(await session.sftp(), { closed: session.closed });
+      const drain = async (stream: AsyncIterable<unknown>) => {
+        for await (const _ of stream) {
+          // the bytes do not matter
+        }
+      };
+      // Watched from the start: a request may also fail before the abort (that is not what is tested here).
+      const pending = Promise.allSettled([
+        transport.listLogs(log),
+        drain(transport.read(log, { start: 0 })),
+        transport.stat(log),
+        drain(transport.read(log, { start: 0, end: 16 })),
+      ]);
+      // Round 0 aborts at once, later rounds after a growing number of turns of the event loop.
+      for (let turn = 0; turn < round; turn++) await new Promise((r) => setImmediate(r));
+      controller.abort();
+      const settled = await Promise.race([
+        pending,
+        new Promise<'hang'>((r) => setTimeout(() => r('hang'), 10_000)),
+      ]);
+      expect(settled, `round ${round}`).not.toBe('hang');
+      for (const outcome of settled as PromiseSettledResult<unknown>[]) {
+        if (outcome.status === 'rejected') expect(outcome.reason).toMatchObject({ code: 'INTERRUPTED' });
+      }
+      await session.close();
+    }
+  }, 240_000);
 
   it('leaves no sshd session process behind after close()', async () => {
     const web = fleet.host('web');
