@@ -13,6 +13,7 @@ import { HostLogParser } from './parse/host-parser.js';
 import { parseLocalFiles, type UnreadableFile } from './parse/read-files.js';
 import { RowWorkers } from './parse/row-workers.js';
 import type { ParseLogsOptions, ParseLogsResult } from './parse-logs.js';
+import { PRIVATE_DIR, PRIVATE_FILE } from './private-files.js';
 import { DEFAULT_ALERT_RULES } from './report/alert-evaluator.js';
 import { HOST_COLUMNS, hostRow, ISSUE_COLUMNS, issueRow } from './report/columns.js';
 import { CsvTextWriter } from './report/csv-text-writer.js';
@@ -45,9 +46,13 @@ class IssueFile {
   add(issue: ParseIssue): void {
     this.byReason[issue.reason] = (this.byReason[issue.reason] ?? 0) + 1;
     if (this.path === undefined) return;
-    this.writer ??= new CsvWriter(createWriteStream(`${this.path}.partial`), ISSUE_COLUMNS, {
-      bom: this.bom,
-    });
+    this.writer ??= new CsvWriter(
+      createWriteStream(`${this.path}.partial`, { mode: PRIVATE_FILE }),
+      ISSUE_COLUMNS,
+      {
+        bom: this.bom,
+      },
+    );
     this.writer.add(issueRow(this.host, issue));
   }
 
@@ -74,9 +79,9 @@ export async function parseHere(options: ParseLogsOptions, workers: number): Pro
   const { host, bom } = options;
   const outDir = options.stdout === undefined ? options.outDir : undefined;
   const withReports = outDir !== undefined && !options.eventsOnly;
-  if (outDir !== undefined) await mkdir(outDir, { recursive: true });
+  if (outDir !== undefined) await mkdir(outDir, { recursive: true, mode: PRIVATE_DIR });
   const spoolDir = outDir === undefined ? undefined : join(outDir, '.spool');
-  if (withReports && spoolDir !== undefined) await mkdir(spoolDir, { recursive: true });
+  if (withReports && spoolDir !== undefined) await mkdir(spoolDir, { recursive: true, mode: PRIVATE_DIR });
 
   // The report set's writers only when they are needed (an events-only run has no use for their code).
   const reports = withReports ? await loadReportWriters() : undefined;
@@ -94,7 +99,7 @@ export async function parseHere(options: ParseLogsOptions, workers: number): Pro
 
   const eventsPath = outDir === undefined ? undefined : join(outDir, 'events.csv');
   const events = new CsvTextWriter(
-    options.stdout ?? createWriteStream(`${eventsPath}.partial`),
+    options.stdout ?? createWriteStream(`${eventsPath}.partial`, { mode: PRIVATE_FILE }),
     EVENT_COLUMNS,
     {
       bom,

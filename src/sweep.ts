@@ -42,6 +42,7 @@ import {
 } from './mail/index.js';
 import { isWriteFailure, outputError } from './output-error.js';
 import { RowWorkers, rowWorkerCount } from './parse/row-workers.js';
+import { PRIVATE_DIR, PRIVATE_FILE } from './private-files.js';
 import { DEFAULT_ALERT_RULES, type FiredAlert } from './report/alert-evaluator.js';
 import type { AlertRule } from './report/alerts.js';
 import { HOST_COLUMNS, hostRow, ISSUE_COLUMNS, issueRow } from './report/columns.js';
@@ -336,7 +337,7 @@ export async function runSweep(config: SweepConfig): Promise<SweepSummary> {
     outDir: folder.dir,
     spoolDir: join(folder.dir, '.spool'),
   };
-  await writing(run.outDir, () => mkdir(run.spoolDir, { recursive: true }));
+  await writing(run.outDir, () => mkdir(run.spoolDir, { recursive: true, mode: PRIVATE_DIR }));
   const state = config.incremental && config.stateFile ? await loadState(config.stateFile) : undefined;
 
   // report.html's timeline and finding samples see every event once, as it streams by. A failed host has
@@ -484,8 +485,14 @@ async function collectFleet(
   const outputFor = async (host: InventoryHost): Promise<HostOutput> => {
     const base = join(run.spoolDir, `${String(n++).padStart(5, '0')}-${safeFileName(host.name)}`);
     const paths = { events: `${base}.events.csv`, issues: `${base}.issues.csv` };
-    const events = new CsvTextWriter(createWriteStream(paths.events, { flags: 'wx' }), EVENT_COLUMNS);
-    const issues = new CsvWriter(createWriteStream(paths.issues, { flags: 'wx' }), ISSUE_COLUMNS);
+    const events = new CsvTextWriter(
+      createWriteStream(paths.events, { flags: 'wx', mode: PRIVATE_FILE }),
+      EVENT_COLUMNS,
+    );
+    const issues = new CsvWriter(
+      createWriteStream(paths.issues, { flags: 'wx', mode: PRIVATE_FILE }),
+      ISSUE_COLUMNS,
+    );
     const report = reportSet?.openHost(host.name);
     const lane = stage.lane(host.name, (result) => {
       events.write(result.csv, result.events);
@@ -615,9 +622,13 @@ async function writeRowFiles(run: Run, collected: Collected): Promise<RowFiles> 
   }
 
   const hostsPath = join(outDir, 'hosts.csv');
-  const hostsCsv = new CsvWriter(createWriteStream(`${hostsPath}.partial`, { flags: 'wx' }), HOST_COLUMNS, {
-    bom: config.bom,
-  });
+  const hostsCsv = new CsvWriter(
+    createWriteStream(`${hostsPath}.partial`, { flags: 'wx', mode: PRIVATE_FILE }),
+    HOST_COLUMNS,
+    {
+      bom: config.bom,
+    },
+  );
   for (const h of hosts) {
     hostsCsv.add(hostRow(h, collected.outcomes.get(h.name)!, collected.results.get(h.name)!));
   }
@@ -635,10 +646,11 @@ async function writeRowFiles(run: Run, collected: Collected): Promise<RowFiles> 
 async function finishRunFolder(run: Run, files: ReadonlyMap<string, FetchedFile[]>): Promise<void> {
   const { config, outDir } = run;
   if (config.keepRaw) {
-    await mkdir(join(outDir, 'raw'), { recursive: true });
+    await mkdir(join(outDir, 'raw'), { recursive: true, mode: PRIVATE_DIR });
     await writeFile(
       join(outDir, ...RAW_MANIFEST.split('/')),
       `${JSON.stringify(Object.fromEntries(files.entries()), null, 2)}\n`,
+      { mode: PRIVATE_FILE },
     );
   }
   await rm(run.spoolDir, { recursive: true, force: true });
@@ -808,6 +820,7 @@ async function sendRunMail(
     await writeFile(
       `${path}.partial`,
       `${JSON.stringify({ format: 'auditsweep-mail/1', ...outcome }, null, 2)}\n`,
+      { mode: PRIVATE_FILE },
     );
     await rename(`${path}.partial`, path);
   } catch (err) {

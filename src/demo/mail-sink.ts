@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { PRIVATE_FILE } from '../private-files.js';
 
 export interface DeliveredMessage {
   /** Where the message was saved. */
@@ -50,7 +51,7 @@ export async function startDemoMailSink(emlPath: (n: number) => string): Promise
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
         const path = emlPath(delivered.length + 1);
-        writeFile(path, raw, { flag: 'wx' }).then(
+        writeFile(path, raw, { flag: 'wx', mode: PRIVATE_FILE }).then(
           () => {
             const from = session.envelope.mailFrom;
             delivered.push({

@@ -15,6 +15,7 @@ import { safeFileName } from '../file-name.js';
 import type { InventoryHost } from '../inventory/types.js';
 import { StreamFailure } from '../output-error.js';
 import { type HostEventSink, HostLogParser, type HostParserSink } from '../parse/host-parser.js';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../private-files.js';
 import type { AccountMaps, HostFailureCode, ParseCounters } from '../types.js';
 import { hostFailure } from './host-failure.js';
 import { firstEventTime, selectForWindow } from './list-logs.js';
@@ -236,10 +237,10 @@ async function readOne(
       safe === host.name
         ? safe
         : `${safe}-${createHash('sha256').update(host.name).digest('hex').slice(0, 8)}`;
-    await mkdir(join(options.keepRawDir, dir), { recursive: true });
+    await mkdir(join(options.keepRawDir, dir), { recursive: true, mode: PRIVATE_DIR });
     // Relative to the raw folder, so that the manifest still holds when the report folder is moved.
     rawFile = join(dir, start > 0 ? `${file.name}.from-${start}` : file.name);
-    raw = createWriteStream(join(options.keepRawDir, rawFile), { flags: 'wx', mode: 0o600 });
+    raw = createWriteStream(join(options.keepRawDir, rawFile), { flags: 'wx', mode: PRIVATE_FILE });
     rawFailure = new StreamFailure(raw);
   }
   const source: Readable = transport.read(file.path, { start, end });

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SweepError } from '../errors.js';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../private-files.js';
 
 /** How much of a file's head identifies it (auditd never rewrites the head of a log). */
 export const HEAD_FINGERPRINT_BYTES = 4096;
@@ -68,9 +69,9 @@ export async function loadState(file: string): Promise<SweepState> {
 
 /** Replaces the state file atomically. */
 export async function saveState(file: string, state: SweepState): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
+  await mkdir(dirname(file), { recursive: true, mode: PRIVATE_DIR });
   const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
+  const fh = await open(tmp, 'w', PRIVATE_FILE);
   try {
     await fh.writeFile(`${JSON.stringify(state, null, 2)}\n`);
     await fh.sync();

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import nodemailer from 'nodemailer';
 import { SweepError } from '../errors.js';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../private-files.js';
 import { formatBytes } from './body.js';
 import {
   redact,
@@ -207,8 +208,8 @@ export async function sendReport(
 
   if (options.dryRunPath !== undefined) {
     try {
-      await mkdir(dirname(options.dryRunPath), { recursive: true });
-      await writeFile(options.dryRunPath, raw);
+      await mkdir(dirname(options.dryRunPath), { recursive: true, mode: PRIVATE_DIR });
+      await writeFile(options.dryRunPath, raw, { mode: PRIVATE_FILE });
     } catch (err) {
       throw new SweepError('OUTPUT_FAILED', `mail: could not write ${options.dryRunPath}: ${String(err)}`, {
         cause: err,

@@ -11,6 +11,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TimeWindow } from '../config/window.js';
 import type { HostSelection } from '../inventory/index.js';
+import { PRIVATE_FILE } from '../private-files.js';
 import type { HostOutcome, ParseCounters } from '../types.js';
 import type { FiredAlert } from './alert-evaluator.js';
 import { REPORT_HTML_FILE, renderReportHtml } from './html.js';
@@ -97,7 +98,7 @@ export async function writeRunReports(input: RunReportsInput): Promise<RunReport
       authFailureTops: reportSet.authFailureTops,
       timeline: timeline.result(),
     }),
-    { flag: 'wx' },
+    { flag: 'wx', mode: PRIVATE_FILE },
   );
   await rename(`${htmlPath}.partial`, htmlPath);
   written.push(htmlPath);

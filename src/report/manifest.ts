@@ -15,6 +15,7 @@ import { join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { TimeWindow } from '../config/window.js';
 import type { HostSelection } from '../inventory/index.js';
+import { PRIVATE_FILE } from '../private-files.js';
 import type { HostOutcome, ParseCounters } from '../types.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -197,7 +198,10 @@ export async function writeManifest(outDir: string, input: ManifestInput): Promi
     files,
   };
   const path = join(outDir, MANIFEST_FILE);
-  await writeFile(`${path}.partial`, `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx' });
+  await writeFile(`${path}.partial`, `${JSON.stringify(manifest, null, 2)}\n`, {
+    flag: 'wx',
+    mode: PRIVATE_FILE,
+  });
   await rename(`${path}.partial`, path);
   return manifest;
 }

@@ -21,6 +21,7 @@ import { pipeline } from 'node:stream/promises';
 import { SweepError } from '../errors.js';
 import { safeFileName } from '../file-name.js';
 import { outputError, StreamFailure } from '../output-error.js';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../private-files.js';
 import type { AccountMaps, HostOutcome, ParsedEvent } from '../types.js';
 import { AlertEvaluator } from './alert-evaluator.js';
 import type { AlertRule } from './alerts.js';
@@ -124,7 +125,7 @@ export async function claimRunFolder(root: string, runId: string): Promise<{ dir
     const id = n === 1 ? base : `${base}-${n}`;
     const dir = join(root, id);
     try {
-      await mkdir(dir);
+      await mkdir(dir, { mode: PRIVATE_DIR });
       return { dir, runId: id };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -180,7 +181,7 @@ export async function mergeCsvSpools(
   bom?: boolean,
 ): Promise<void> {
   const partial = `${path}.partial`;
-  const out = createWriteStream(partial, { flags: 'wx' });
+  const out = createWriteStream(partial, { flags: 'wx', mode: PRIVATE_FILE });
   const failure = new StreamFailure(out);
   try {
     out.write(headerLine(columns, bom));
@@ -201,7 +202,9 @@ export async function writeCsvFile<C extends string>(
   bom?: boolean,
 ): Promise<number> {
   const partial = `${path}.partial`;
-  const csv = new CsvWriter(createWriteStream(partial, { flags: 'wx' }), columns, { bom });
+  const csv = new CsvWriter(createWriteStream(partial, { flags: 'wx', mode: PRIVATE_FILE }), columns, {
+    bom,
+  });
   for (const row of rows) {
     csv.add(row);
     await csv.drain();
@@ -364,7 +367,10 @@ export class HostReportSink {
     if (w === undefined) {
       // Opened on a host's first finding of a kind: most hosts have only a few kinds.
       const path = `${this.spoolBase}.${kind}.csv`;
-      w = new CsvTextWriter(createWriteStream(path, { flags: 'wx' }), FINDING_COLUMNS[kind]);
+      w = new CsvTextWriter(
+        createWriteStream(path, { flags: 'wx', mode: PRIVATE_FILE }),
+        FINDING_COLUMNS[kind],
+      );
       this.writers.set(kind, w);
       this.spools.set(kind, path);
     }
@@ -443,7 +449,7 @@ export class ReportSet {
     if (this.open.size > 0) {
       throw new SweepError('INTERNAL', `report rows still open for ${[...this.open].join(', ')}`);
     }
-    await mkdir(this.options.outDir, { recursive: true });
+    await mkdir(this.options.outDir, { recursive: true, mode: PRIVATE_DIR });
     for (const o of outcomes) {
       if (o.status === 'failed' && this.kept.has(o.host)) {
         // Cannot happen through runSweep (the sink is finished with the host's own status); kept defensive so a
