@@ -13,7 +13,7 @@ import type { LogTransport } from './transport.js';
 /** Opens `host.transport` on `session`; rejects with a SweepError (PROTOCOL, INTERRUPTED) when the channel fails. */
 export async function openTransport(host: InventoryHost, session: Session): Promise<LogTransport> {
   const user = session.facts.user;
-  if (host.transport === 'sudo') return createSudoTransport(session.client, { user });
+  if (host.transport === 'sudo') return createSudoTransport(session.client, { user, closed: session.closed });
   return createSftpTransport(await session.sftp(), { user, closed: session.closed });
 }
 

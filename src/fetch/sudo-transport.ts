@@ -36,7 +36,16 @@ import {
 export interface SudoTransportOptions {
   /** The login name, for the sudoers rule of a PERMISSION_DENIED message. */
   readonly user?: string;
+  /**
+   * Settles when the connection is gone (Session.closed). ssh2 may never answer an exec request, nor close its
+   * channel, once the connection went away under it (an abort): every command still waiting then fails
+   * INTERRUPTED, rather than waiting for ever.
+   */
+  readonly closed?: Promise<unknown> | undefined;
 }
+
+/** Each connection's SudoTransportOptions.closed, for the commands run on it. */
+const CONNECTION_GONE = new WeakMap<Client, Promise<unknown>>();
 
 function checkPath(filePath: string): string {
   if (!filePath.startsWith('/') || filePath.includes('\0') || filePath.includes('\n')) {
@@ -163,9 +172,21 @@ const STDERR_LIMIT = 16 * 1024;
  * until read). Attaching them after an `await` lost exit statuses in about one run in five.
  */
 function openChannel(client: Client, command: string, filePath: string): Promise<WatchedChannel> {
+  const gone = CONNECTION_GONE.get(client);
   return new Promise((resolve, reject) => {
+    let answered = false;
+    void gone?.then(() => {
+      if (answered) return;
+      answered = true;
+      reject(interrupted(filePath, 'connection lost'));
+    });
     try {
       client.exec(command, (err, channel) => {
+        if (answered) {
+          channel?.close();
+          return;
+        }
+        answered = true;
         if (err) {
           const lost = /Not connected|No response from server/i.test(err.message);
           reject(
@@ -188,11 +209,16 @@ function openChannel(client: Client, command: string, filePath: string): Promise
         channel.on('error', () => {
           // 'close' follows and decides.
         });
-        const closed = new Promise<void>((done) => channel.once('close', () => done()));
+        // The connection's end counts as the channel's close: exit() is then undefined (connection lost).
+        const closed = new Promise<void>((done) => {
+          channel.once('close', () => done());
+          void gone?.then(() => done());
+        });
         resolve({ channel, stderr: () => stderr, exit: () => exit, closed });
       });
     } catch (err) {
       // ssh2 throws "Not connected" synchronously once the socket is gone.
+      answered = true;
       reject(interrupted(filePath, `connection lost (${(err as Error).message})`, err));
     }
   });
@@ -406,6 +432,7 @@ class SudoReadStream extends Readable {
 /** A {@link LogTransport} over an open ssh2 connection whose user may run `ls` and `cat` with `sudo -n`. */
 export function createSudoTransport(client: Client, options: SudoTransportOptions = {}): LogTransport {
   const user = options.user ?? 'the login user';
+  if (options.closed !== undefined) CONNECTION_GONE.set(client, options.closed);
   // Nagle off: a WINDOW_ADJUST held back behind an unacknowledged packet stalls the stream (see sftp-transport).
   client.setNoDelay(true);
 

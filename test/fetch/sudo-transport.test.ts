@@ -302,6 +302,46 @@ describe('sudo transport against real sshd', () => {
     await expectSweepError(transport.head(`${h.logDir}/audit.log`, 10), 'INTERRUPTED');
   });
 
+  it('settles commands under way when the connection goes (INTERRUPTED, never a hang)', async () => {
+    const h = fleet.host('big');
+    const log = `${h.logDir}/audit.log`;
+    for (let round = 0; round < 30; round++) {
+      const { client } = await connect(fleet, h);
+      // What the session gives the transport: a promise that settles once the connection is gone.
+      const gone = new Promise<void>((resolve) => client.once('close', () => resolve()));
+      const transport = createSudoTransport(client, { user: fleet.user, closed: gone });
+      const drain = async (stream: AsyncIterable<unknown>) => {
+        for await (const _ of stream) {
+          // the bytes do not matter
+        }
+      };
+      const pending = Promise.allSettled([
+        transport.listLogs(log),
+        drain(transport.read(log)),
+        transport.stat(log),
+        transport.head(log, 64),
+      ]);
+      // Round 0 ends the connection at once, later rounds after a growing number of turns of the event loop.
+      for (let turn = 0; turn < round; turn++) await new Promise((r) => setImmediate(r));
+      client.end();
+      const settled = await Promise.race([
+        pending,
+        new Promise<'hang'>((r) => setTimeout(() => r('hang'), 10_000)),
+      ]);
+      expect(settled, `round ${round}`).not.toBe('hang');
+      for (const outcome of settled as PromiseSettledResult<unknown>[]) {
+        // The server may refuse an exec request that crosses the end of the connection ("Unable to exec"): a
+        // channel that could not be opened, PROTOCOL. Either way the command is answered, which is the point.
+        if (outcome.status === 'rejected') {
+          expect(outcome.reason, String(outcome.reason)).toBeInstanceOf(SweepError);
+          expect(['INTERRUPTED', 'PROTOCOL'], String(outcome.reason)).toContain(
+            (outcome.reason as SweepError).code,
+          );
+        }
+      }
+    }
+  }, 240_000);
+
   it('errors, not a clean end, when the root-side cat dies mid-read', async () => {
     const h = fleet.host('big');
     const { transport } = await open('big');
