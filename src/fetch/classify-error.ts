@@ -38,10 +38,14 @@ interface NodeishError {
   readonly name?: unknown;
 }
 
-/** One printable line of at most `max` characters. */
+/**
+ * One printable line of at most `max` characters. Messages carry text a server chose (SFTP and sudo errors): C0
+ * and C1 control characters (ESC, and U+009B, the one-character CSI some terminals obey) and the bidirectional
+ * overrides go, so that no message can move the cursor, recolour or reorder a reviewer's terminal.
+ */
 export function oneLine(text: string, max = 300): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is being removed
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
