@@ -436,17 +436,11 @@ export function createSftpTransport(sftp: SFTPWrapper, options: SftpTransportOpt
     ...(options.highWaterMark !== undefined && { highWaterMark: options.highWaterMark }),
   };
 
-  const stat = async (filePath: string): Promise<RemoteFile> => {
-    const stats = await sftpCall<Stats>(
-      sftp,
-      filePath,
-      user,
-      (cb) => sftp.stat(filePath, cb),
-      undefined,
-      closed,
-    );
-    return toRemoteFile(filePath, stats);
-  };
+  /** The attributes of `filePath` (a link followed). */
+  const attrsOf = (filePath: string): Promise<Stats> =>
+    sftpCall<Stats>(sftp, filePath, user, (cb) => sftp.stat(filePath, cb), undefined, closed);
+  const stat = async (filePath: string): Promise<RemoteFile> =>
+    toRemoteFile(filePath, await attrsOf(filePath));
 
   return {
     kind: 'sftp',
@@ -470,14 +464,7 @@ export function createSftpTransport(sftp: SFTPWrapper, options: SftpTransportOpt
         if (type === S_IFREG) files.push(toRemoteFile(filePath, entry.attrs));
         else if (type === S_IFLNK) {
           // readdir reports the link itself (lstat): follow it, keep it only if it leads to a regular file.
-          const target = await sftpCall<Stats>(
-            sftp,
-            filePath,
-            user,
-            (cb) => sftp.stat(filePath, cb),
-            undefined,
-            closed,
-          ).catch(() => undefined);
+          const target = await attrsOf(filePath).catch(() => undefined);
           if (target && (target.mode & S_IFMT) === S_IFREG) files.push(toRemoteFile(filePath, target));
         }
       }

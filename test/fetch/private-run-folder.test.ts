@@ -3,12 +3,12 @@
  * (folders 0700, files 0600), under the usual umask 022 — a sweep against a real sshd host with every file kind
  * (report set, raw copies, mail copy, incremental state) and `auditsweep parse`.
  */
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli } from '../helpers/cli.js';
-import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
+import { plainHosts, sweepArgs, writeSweepFiles } from '../helpers/fleet-inventory.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 
 const FIX = join(ROOT, 'test', 'fixtures', 'corpus');
@@ -45,36 +45,20 @@ describe('what a run writes is private', () => {
   });
 
   it('creates the run folder 0700 and every file 0600 in a sweep and in parse', async () => {
-    const noSshConfig = join(dir, 'no-ssh-config');
-    writeFileSync(noSshConfig, '');
-    const knownHosts = join(dir, 'known_hosts');
-    writeFileSync(knownHosts, knownHostsLines(fleet.hosts));
-    const inventory = join(dir, 'inventory.yaml');
-    writeFileSync(inventory, fleetInventory(fleet, { web: plainHosts(['web-01']) }));
+    const files = writeSweepFiles(dir, fleet, { web: plainHosts(['web-01']) });
     const out = join(dir, 'reports', 'week-47');
     const state = join(dir, 'state', 'incremental.json');
-    const sweep = await runCli([
-      'sweep',
-      '--inventory',
-      inventory,
-      '--all',
-      '--known-hosts',
-      knownHosts,
-      '--ssh-config',
-      noSshConfig,
-      '--since',
-      '2026-11-01',
-      '--keep-raw',
-      '--incremental',
-      '--state',
-      state,
-      '--mail-to',
-      'reviewers@example.invalid',
-      '--mail-dry-run',
-      '--out',
-      out,
-      '--yes',
-    ]);
+    const sweep = await runCli(
+      sweepArgs(files, out, [
+        '--keep-raw',
+        '--incremental',
+        '--state',
+        state,
+        '--mail-to',
+        'reviewers@example.invalid',
+        '--mail-dry-run',
+      ]),
+    );
     expect(sweep.code, sweep.stderr).toBe(0);
     const swept = modes(out);
     // Every kind of file is there, so that the check covers them all.

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSweepError } from '../../src/errors.js';
 import { runSweep, type SweepConfig } from '../../src/sweep.js';
 import { ROOT, runCli } from '../helpers/cli.js';
-import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
+import { plainHosts, type SweepFiles, sweepArgs, writeSweepFiles } from '../helpers/fleet-inventory.js';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 
@@ -42,9 +42,7 @@ describe('a sweep whose disk fills up', () => {
   let sink: SmtpSink;
   let dir: string;
   let disk: string;
-  let inventory: string;
-  let knownHosts: string;
-  let noSshConfig: string;
+  let files: SweepFiles;
 
   beforeAll(async () => {
     fleet = await startSshdFleet({
@@ -60,12 +58,7 @@ describe('a sweep whose disk fills up', () => {
     mkdirSync(disk);
     // Root only, as the sshd fleet: a test that cannot mount fails here, loudly.
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${DISK_BYTES}`, 'tmpfs', disk]);
-    noSshConfig = join(dir, 'no-ssh-config');
-    writeFileSync(noSshConfig, '');
-    knownHosts = join(dir, 'known_hosts');
-    writeFileSync(knownHosts, knownHostsLines(fleet.hosts));
-    inventory = join(dir, 'inventory.yaml');
-    writeFileSync(inventory, fleetInventory(fleet, { web: plainHosts(fleet.hosts.map((h) => h.name)) }));
+    files = writeSweepFiles(dir, fleet, { web: plainHosts(fleet.hosts.map((h) => h.name)) });
   }, 60_000);
 
   afterAll(async () => {
@@ -75,12 +68,12 @@ describe('a sweep whose disk fills up', () => {
   });
 
   const config = (out: string, stateFile: string): SweepConfig => ({
-    inventoryFiles: [inventory],
-    sshConfigFile: noSshConfig,
+    inventoryFiles: [files.inventory],
+    sshConfigFile: files.noSshConfig,
     selection: { include: ['web'] },
     outDir: out,
     window: { since: Date.parse('2026-11-01') },
-    knownHostsFiles: [knownHosts],
+    knownHostsFiles: [files.knownHosts],
     timeouts: { connectMs: 5_000 },
     retry: { attempts: 1 },
     incremental: true,
@@ -124,21 +117,7 @@ describe('a sweep whose disk fills up', () => {
 
   it('ends `auditsweep sweep` and `auditsweep parse` with one line and exit 1, no stack trace', async () => {
     const out = join(emptied(disk), 'cli-sweep');
-    const sweep = await runCli([
-      'sweep',
-      '--inventory',
-      inventory,
-      '--all',
-      '--known-hosts',
-      knownHosts,
-      '--ssh-config',
-      noSshConfig,
-      '--since',
-      '2026-11-01',
-      '--out',
-      out,
-      '--yes',
-    ]);
+    const sweep = await runCli(sweepArgs(files, out));
     expect(sweep.code, sweep.stderr).toBe(1);
     const last = sweep.stderr.trim().split('\n').at(-1)!;
     expect(last).toMatch(/^auditsweep: cannot write .*: no space left on device\. The sweep stopped: /);

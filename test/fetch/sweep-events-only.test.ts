@@ -15,7 +15,7 @@ import { FINDING_KINDS } from '../../src/report/findings.js';
 import { EVENTS_ONLY_WARNING } from '../../src/report/finish-run.js';
 import { runSweep, type SweepConfig } from '../../src/sweep.js';
 import { isolatedEnv, ROOT, runCli } from '../helpers/cli.js';
-import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
+import { plainHosts, writeSweepFiles } from '../helpers/fleet-inventory.js';
 import { readCsv } from '../helpers/report-files.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { type SilentServer, startSilentServer } from '../helpers/tcp-silent.js';
@@ -104,18 +104,15 @@ describe('auditsweep sweep --events-only against a real sshd fleet', () => {
     // Accepts connections and never answers: a sweep that reached it would hang on it until its timeout.
     silent = await startSilentServer();
     dir = mkdtempSync(join(tmpdir(), 'auditsweep-events-only-'));
-    noSshConfig = join(dir, 'no-ssh-config');
-    writeFileSync(noSshConfig, '');
-    knownHosts = join(dir, 'known_hosts');
-    writeFileSync(knownHosts, knownHostsLines(fleet.hosts.filter((h) => h.name !== 'unknown-key')));
-    inventory = join(dir, 'inventory.yaml');
-    writeFileSync(
-      inventory,
-      fleetInventory(fleet, {
+    ({ inventory, knownHosts, noSshConfig } = writeSweepFiles(
+      dir,
+      fleet,
+      {
         fleet: plainHosts(fleet.hosts.map((h) => h.name)),
         elsewhere: { hang: { address: silent.address, port: silent.port } },
-      }),
-    );
+      },
+      fleet.hosts.filter((h) => h.name !== 'unknown-key'),
+    ));
   }, 60_000);
 
   afterAll(async () => {

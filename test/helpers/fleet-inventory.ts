@@ -3,6 +3,8 @@
  * and a native inventory whose hosts are fleet hosts (address and port filled in) or anything else a test adds
  * (a refused port, a silent server, an unresolvable name, a proxy).
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { FleetHost, SshdFleet } from './sshd-fleet.js';
 
@@ -47,4 +49,52 @@ export function fleetInventory(
 /** `{ name: {} }` for each name: fleet hosts with nothing but their address and port. */
 export function plainHosts(names: readonly string[]): Record<string, HostSettings> {
   return Object.fromEntries(names.map((n) => [n, {}]));
+}
+
+/** What a sweep of a test fleet reads, written into one folder. */
+export interface SweepFiles {
+  readonly inventory: string;
+  /** known_hosts with the keys of the hosts trusted. */
+  readonly knownHosts: string;
+  /** An empty OpenSSH client config (nothing of the machine's ~/.ssh/config). */
+  readonly noSshConfig: string;
+}
+
+/** Writes {@link SweepFiles} into `dir`: `groups` as in {@link fleetInventory}, `trusted` in known_hosts. */
+export function writeSweepFiles(
+  dir: string,
+  fleet: SshdFleet,
+  groups: Readonly<Record<string, Readonly<Record<string, HostSettings>>>>,
+  trusted: readonly Pick<FleetHost, 'address' | 'port' | 'hostKeyPublic'>[] = fleet.hosts,
+): SweepFiles {
+  const files: SweepFiles = {
+    inventory: join(dir, 'inventory.yaml'),
+    knownHosts: join(dir, 'known_hosts'),
+    noSshConfig: join(dir, 'no-ssh-config'),
+  };
+  writeFileSync(files.noSshConfig, '');
+  writeFileSync(files.knownHosts, knownHostsLines(trusted));
+  writeFileSync(files.inventory, fleetInventory(fleet, groups));
+  return files;
+}
+
+/** `auditsweep sweep` over `files`, every host (unless `extra` selects), events since 2026-11-01, into `out`. */
+export function sweepArgs(files: SweepFiles, out: string, extra: readonly string[] = []): string[] {
+  const selects = extra.some((a) => ['--all', '--hosts', '--group', '-g'].includes(a));
+  return [
+    'sweep',
+    '--inventory',
+    files.inventory,
+    ...(selects ? [] : ['--all']),
+    '--known-hosts',
+    files.knownHosts,
+    '--ssh-config',
+    files.noSshConfig,
+    '--since',
+    '2026-11-01',
+    '--out',
+    out,
+    '--yes',
+    ...extra,
+  ];
 }
