@@ -5,7 +5,6 @@
  * event split by a log rotation comes out whole. Synchronous and push-based (`write(chunk)`), so the local-file
  * reader and the SSH fetcher drive it the same way and keep backpressure on their own streams.
  */
-import { StringDecoder } from 'node:string_decoder';
 import type { AccountMaps, AuditEvent, ParseCounters, ParsedEvent, ParseIssue } from '../types.js';
 import { emptyCounters } from '../types.js';
 import { type CloseReason, type ReassembleOptions, Reassembler } from './reassemble.js';
@@ -72,7 +71,6 @@ export class HostLogParser {
   /** Set while skipping the rest of an over-long line. */
   private skipping = false;
   private skipStartLine = 0;
-  private decoder = new StringDecoder('utf8');
 
   constructor(
     private readonly options: HostParserOptions,
@@ -110,16 +108,19 @@ export class HostLogParser {
       this.hold(chunk, start);
       return;
     }
-    let text: string;
     if (this.carryLen > 0) {
-      this.carry.push(chunk.subarray(start, last + 1));
-      text = this.decoder.write(Buffer.concat(this.carry));
+      // The bytes held start a line that ends at this chunk's first newline: that line is decoded on its own, and
+      // the rest straight from the chunk (no copy of it). Every piece decoded ends with a newline, so no character
+      // is ever split between two pieces.
+      const nl = chunk.indexOf(NEWLINE, start);
+      this.carry.push(chunk.subarray(start, nl + 1));
+      const first = Buffer.concat(this.carry).toString('utf8');
       this.carry = [];
       this.carryLen = 0;
-    } else {
-      text = chunk.toString('utf8', start, last + 1);
+      this.lines(first);
+      start = nl + 1;
     }
-    this.lines(text);
+    if (start <= last) this.lines(chunk.toString('utf8', start, last + 1));
     if (last + 1 < chunk.length) this.hold(chunk, last + 1);
   }
 
@@ -127,7 +128,7 @@ export class HostLogParser {
   endFile(): void {
     if (this.skipping) this.endSkip();
     if (this.carryLen > 0) {
-      const text = this.decoder.write(Buffer.concat(this.carry)) + this.decoder.end();
+      const text = Buffer.concat(this.carry).toString('utf8');
       this.carry = [];
       this.carryLen = 0;
       this.lineNo++;
@@ -140,7 +141,6 @@ export class HostLogParser {
       });
       this.line(text, 0, text.length, true);
     }
-    this.decoder = new StringDecoder('utf8');
   }
 
   /** Ends the host's input: closes every event still waiting for records. */
