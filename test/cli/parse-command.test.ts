@@ -2,7 +2,8 @@
  * `auditsweep parse` as a user runs it: the built CLI (bin/auditsweep.js → dist/), real corpus logs, the files it
  * writes read back with papaparse.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +96,28 @@ describe('auditsweep parse', () => {
     expect(mixed.code).toBe(0);
     const strip = (s: string) => s.replace(/[^,\r\n]*audit\.log[^,\r\n]*/g, 'FILE');
     expect(strip(mixed.stdout)).toBe(strip(plain.stdout));
+  });
+
+  it('stops quietly with exit 0 when the reader of --stdout closes the pipe early (`| head`)', async () => {
+    const files = ['enriched', 'raw', 'node-user', 'node-hostname'].flatMap((v) => logs(v));
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'auditsweep.js'), 'parse', ...files, '--stdout'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    // The first piece is enough for this reader: it closes its end, as `head -1` does, long before the rows end
+    // (megabytes of them, far more than a pipe holds).
+    const first = await new Promise<Buffer>((resolve) => child.stdout.once('data', resolve));
+    child.stdout.destroy();
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    expect(first.toString('utf8')).toMatch(/^host,node,time,serial,/);
+    expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
   });
 
   it('reports bad lines in parse-issues.csv, keeps the good ones, and exits 0', async () => {

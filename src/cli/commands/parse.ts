@@ -82,6 +82,13 @@ export function registerParse(program: Command): void {
         flags.passwd !== undefined || flags.group !== undefined
           ? await loadAccountMaps(flags.passwd, flags.group)
           : undefined;
+      // `parse … --stdout | head`: the reader has what it wanted and closed the pipe. Stop there, quietly and
+      // successfully, as cat and grep do, rather than report a failed write.
+      if (flags.stdout) {
+        process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code === 'EPIPE') process.exit(0);
+        });
+      }
       const result = await parseLogs({
         files,
         host: flags.host,
