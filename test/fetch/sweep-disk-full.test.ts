@@ -12,14 +12,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSweepError } from '../../src/errors.js';
 import { runSweep, type SweepConfig } from '../../src/sweep.js';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { corpusLogs, FIXTURES as FIX, ROTATED } from '../helpers/corpus-logs.js';
 import { plainHosts, type SweepFiles, sweepArgs, writeSweepFiles } from '../helpers/fleet-inventory.js';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 
-const FIX = join(ROOT, 'test', 'fixtures', 'corpus');
-const ROTATED = ['audit.log.2', 'audit.log.1', 'audit.log'];
-const corpusLogs = (variant: string) => Object.fromEntries(ROTATED.map((f) => [f, join(FIX, variant, f)]));
 /** Less than one host's events.csv: the disk fills in the middle of the sweep. */
 const DISK_BYTES = 384 * 1024;
 

@@ -14,19 +14,14 @@ import { DEFAULT_ALERT_RULES } from '../../src/report/alert-evaluator.js';
 import { FINDING_KINDS } from '../../src/report/findings.js';
 import { EVENTS_ONLY_WARNING } from '../../src/report/finish-run.js';
 import { runSweep, type SweepConfig } from '../../src/sweep.js';
-import { isolatedEnv, ROOT, runCli } from '../helpers/cli.js';
+import { isolatedEnv, runCli } from '../helpers/cli.js';
+import { corpusLogs, FIXTURES as FIX } from '../helpers/corpus-logs.js';
 import { plainHosts, writeSweepFiles } from '../helpers/fleet-inventory.js';
 import { readCsv } from '../helpers/report-files.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { type SilentServer, startSilentServer } from '../helpers/tcp-silent.js';
 
-const FIX = join(ROOT, 'test', 'fixtures', 'corpus');
-const ROTATED = ['audit.log.2', 'audit.log.1', 'audit.log'];
 const SINCE = '2026-11-01';
-
-function corpusLogs(variant: string): Record<string, string> {
-  return Object.fromEntries(ROTATED.map((f) => [f, join(FIX, variant, f)]));
-}
 
 /** The files of a run folder, relative and sorted, dot files (the spool) left out. */
 function runFiles(dir: string): string[] {

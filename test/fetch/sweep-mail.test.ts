@@ -10,19 +10,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { corpusLogs } from '../helpers/corpus-logs.js';
 import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 import { unusedPort } from '../helpers/tcp-silent.js';
 
 const _run = promisify(execFile);
-const FIX = join(ROOT, 'test', 'fixtures', 'corpus');
-const ROTATED = ['audit.log.2', 'audit.log.1', 'audit.log'];
-
-function corpusLogs(variant: string): Record<string, string> {
-  return Object.fromEntries(ROTATED.map((f) => [f, join(FIX, variant, f)]));
-}
 
 const cli = (args: string[]) => runCli(args);
 

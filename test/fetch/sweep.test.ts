@@ -21,6 +21,7 @@ import {
 import { FLEET_HOST, SummaryAccumulator } from '../../src/report/summary.js';
 import type { EventRow, ParsedEvent } from '../../src/types.js';
 import { isolatedEnv, ROOT, runCli } from '../helpers/cli.js';
+import { corpusLogs, ROTATED } from '../helpers/corpus-logs.js';
 import { fleetInventory, knownHostsLines, plainHosts } from '../helpers/fleet-inventory.js';
 import { readCsv, timeless } from '../helpers/report-files.js';
 import { replaceHostKey, type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
@@ -28,13 +29,6 @@ import { type SilentServer, startSilentServer, unusedPort } from '../helpers/tcp
 
 const _run = promisify(execFile);
 const FIX = join(ROOT, 'test', 'fixtures', 'corpus');
-const ROTATED = ['audit.log.2', 'audit.log.1', 'audit.log'];
-
-function corpusLogs(variant: string, gzOldest = false): Record<string, string> {
-  return Object.fromEntries(
-    ROTATED.map((f, i) => [i === 0 && gzOldest ? `${f}.gz` : f, join(FIX, variant, f)]),
-  );
-}
 
 const cli = (args: string[], cwd?: string, env: Record<string, string> = {}) =>
   runCli(args, { cwd, env: isolatedEnv(env) });
