@@ -24,9 +24,14 @@ export function writeFailureCause(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Whether `err` is the error of a failed write already named (OUTPUT_FAILED). */
+export function isOutputFailure(err: unknown): err is SweepError {
+  return isSweepError(err) && err.code === 'OUTPUT_FAILED';
+}
+
 /** Whether `err` is a failed write: OUTPUT_FAILED, or a system error (errno code) that a write raised. */
 export function isWriteFailure(err: unknown): boolean {
-  if (isSweepError(err)) return err.code === 'OUTPUT_FAILED';
+  if (isSweepError(err)) return isOutputFailure(err);
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }

@@ -40,7 +40,7 @@ import {
   resolveSmtpConnection,
   smtpReply,
 } from './mail/index.js';
-import { isWriteFailure, outputError } from './output-error.js';
+import { isOutputFailure, isWriteFailure, outputError } from './output-error.js';
 import { RowWorkers, rowWorkerCount } from './parse/row-workers.js';
 import { PRIVATE_DIR, PRIVATE_FILE } from './private-files.js';
 import { DEFAULT_ALERT_RULES, type FiredAlert } from './report/alert-evaluator.js';
@@ -518,7 +518,7 @@ async function collectFleet(
           // A failed host's finding rows and counts are dropped with its events: nothing half-parsed is reported.
           await report?.finish(result.status);
         } catch (err) {
-          if (!isSweepError(err) || err.code !== 'OUTPUT_FAILED') throw err;
+          if (!isOutputFailure(err)) throw err;
           outputFailed(err);
         }
         results.set(host.name, result);

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { TimeWindow } from '../config/window.js';
-import { isSweepError, type SweepError } from '../errors.js';
+import type { SweepError } from '../errors.js';
 import { safeFileName } from '../file-name.js';
 import type { InventoryHost } from '../inventory/types.js';
-import { StreamFailure } from '../output-error.js';
+import { isOutputFailure, StreamFailure } from '../output-error.js';
 import { type HostEventSink, HostLogParser, type HostParserSink } from '../parse/host-parser.js';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../private-files.js';
 import type { AccountMaps, HostFailureCode, ParseCounters } from '../types.js';
@@ -402,7 +402,7 @@ export async function fetchHost(
       (notes.length > 0 ? `; ${notes.join('; ')}` : '');
     return result('ok', summary);
   } catch (err) {
-    if (isSweepError(err) && err.code === 'OUTPUT_FAILED') options.onOutputFailure?.(err);
+    if (isOutputFailure(err)) options.onOutputFailure?.(err);
     const { code, message } = hostFailure(err);
     if (reading && bytes > 0) {
       // What was received is real evidence: its rows are kept, and the status says the log is incomplete. The

@@ -163,13 +163,6 @@ function headerLine(columns: readonly string[], bom: boolean | undefined): strin
   return `${bom ? '\ufeff' : ''}${columns.join(',')}\r\n`;
 }
 
-async function endStream(out: Writable): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    out.on('error', reject);
-    out.end(resolve);
-  });
-}
-
 /**
  * Writes `path` from a header and the spools (CSV files of the same columns, header first) atomically: into
  * `path.partial`, renamed at the end, so that a report file is whole or absent.
@@ -187,7 +180,8 @@ export async function mergeCsvSpools(
     out.write(headerLine(columns, bom));
     await concatCsv(spools, out);
     failure.check();
-    await endStream(out);
+    out.end();
+    await failure.until('finish');
     await rename(partial, path);
   } catch (err) {
     throw outputError(err, partial);
