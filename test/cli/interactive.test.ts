@@ -45,10 +45,7 @@ describe('runSweepWizard', () => {
     expect(listRows(screen)[1]).toMatch(/^❯ ◉ cache-0002/);
     await term.press(KEY.enter);
 
-    await term.waitFor('Review window starts');
-    await term.press(KEY.enter); // 7d
-    await term.waitFor('Review window ends');
-    await term.press(KEY.enter); // now
+    await term.acceptDefaultWindow(); // 7d, now
     await term.waitFor('Email the reports?');
     await term.press('y', KEY.enter);
     await term.waitFor('Recipients');
@@ -89,10 +86,7 @@ describe('runSweepWizard', () => {
     expect(screen).toContain('◉ group: db (400 hosts)');
     expect(screen).toContain('◐ group: prod (1200 hosts, 400 ticked)');
     await term.press(KEY.enter);
-    await term.waitFor('Review window starts');
-    await term.press(KEY.enter);
-    await term.waitFor('Review window ends');
-    await term.press(KEY.enter);
+    await term.acceptDefaultWindow();
     await term.waitFor('Email the reports?');
     await term.press(KEY.enter); // default yes: recipients were configured
     await term.waitFor('Recipients');
@@ -203,10 +197,7 @@ describe('runSweepWizard within --exclude and --tag', () => {
     await term.press(KEY.ctrlU, KEY.ctrlA);
     await term.waitFor('160 of 160 hosts ticked');
     await term.press(KEY.enter);
-    await term.waitFor('Review window starts');
-    await term.press(KEY.enter);
-    await term.waitFor('Review window ends');
-    await term.press(KEY.enter);
+    await term.acceptDefaultWindow();
     await term.waitFor('Email the reports?');
     await term.press(KEY.enter);
     await term.waitFor('Connect to 160 hosts and sweep?');

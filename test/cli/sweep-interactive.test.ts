@@ -68,10 +68,7 @@ describe('interactive sweep', () => {
     await term.press(KEY.space);
     await term.waitFor('2 of 3 hosts ticked');
     await term.press(KEY.enter);
-    await term.waitFor('Review window starts');
-    await term.press(KEY.enter);
-    await term.waitFor('Review window ends');
-    await term.press(KEY.enter);
+    await term.acceptDefaultWindow();
     await term.waitFor('Email the reports?');
     await term.press(KEY.enter); // default no: nothing configured to offer
     await term.waitFor('Connect to 2 hosts and sweep?');
@@ -133,10 +130,7 @@ describe('interactive sweep', () => {
     await term.type('db-01');
     await term.waitFor('filter: db-01');
     await term.press(KEY.space, KEY.enter);
-    await term.waitFor('Review window starts');
-    await term.press(KEY.enter);
-    await term.waitFor('Review window ends');
-    await term.press(KEY.enter);
+    await term.acceptDefaultWindow();
     await term.waitFor('Connect to 1 host and sweep?');
     await term.press(KEY.enter);
     const answers = await answering;

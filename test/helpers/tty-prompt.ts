@@ -67,6 +67,14 @@ export class FakeTerminal {
   }
 
   /** Waits until the current screen satisfies `test` (a substring or a predicate); fails after `ms`. */
+  /** The wizard's review window as offered: both of its prompts (start, end) answered with Enter. */
+  async acceptDefaultWindow(): Promise<void> {
+    await this.waitFor('Review window starts');
+    await this.press(KEY.enter);
+    await this.waitFor('Review window ends');
+    await this.press(KEY.enter);
+  }
+
   async waitFor(test: string | ((screen: string) => boolean), ms = 3000): Promise<string> {
     const ok = typeof test === 'string' ? (s: string) => s.includes(test) : test;
     const deadline = Date.now() + ms;
