@@ -41,6 +41,9 @@ import {
   smtpReply,
 } from './mail/index.js';
 import { isOutputFailure, isWriteFailure, outputError } from './output-error.js';
+import { HostParseWorkers, hostParseWorkerCount } from './parse/host-parse-workers.js';
+import type { HostLogInput } from './parse/host-parser.js';
+import type { BatchResult } from './parse/row-worker.js';
 import { RowWorkers, rowWorkerCount } from './parse/row-workers.js';
 import { PRIVATE_DIR, PRIVATE_FILE } from './private-files.js';
 import { DEFAULT_ALERT_RULES, type FiredAlert } from './report/alert-evaluator.js';
@@ -70,6 +73,7 @@ import {
   emptyCounters,
   type HostOutcome,
   type ParseCounters,
+  type ParseIssue,
 } from './types.js';
 
 export interface SweepConfig {
@@ -176,10 +180,10 @@ export type MailOutcome =
     };
 
 /**
- * Events a sweep brings before its row workers start (about 16 MiB of ENRICHED log, as `parse`'s threshold): a
- * smaller sweep is parsed on the main thread alone. Starting the threads costs ~0.2 CPU-s and each event a little
- * more CPU on threads than on one; measured on 2 CPUs (bench/fetch.mjs --hosts 4: 8 MiB), a sweep of a few MiB is
- * slower with workers than without.
+ * Events a sweep of one host brings before its row workers start (about 16 MiB of ENRICHED log, as `parse`'s
+ * threshold): a smaller sweep is parsed on the main thread alone. Starting the threads costs ~0.2 CPU-s and each
+ * event a little more CPU on threads than on one; measured on 2 CPUs (bench/fetch.mjs --hosts 4: 8 MiB), a sweep
+ * of a few MiB is slower with workers than without.
  */
 const SWEEP_WORKERS_AFTER_EVENTS = 16_000;
 
@@ -452,9 +456,11 @@ async function selectSweepHosts(config: SweepConfig): Promise<readonly Inventory
 }
 
 /**
- * Fetches every host and runs its events through the row stage into its spools (and, with a report set, its
- * report sink). The main thread fetches, tokenizes and reassembles; row workers (once the sweep has brought
- * enough events to be worth their start) build the rows and, for the report set, classify the findings and count.
+ * Fetches every host and parses its logs into its spools (and, with a report set, its report sink). The main
+ * thread fetches. With two CPUs or more and more than one host, each host's bytes go to a host parse worker
+ * (parse/host-parse-workers.ts) that tokenizes, reassembles, builds the rows and, for the report set, classifies
+ * the findings and counts. One host is parsed here, its rows built by row workers (parse/row-workers.ts) once it
+ * has brought enough events: one host on one worker would leave the other CPUs idle (bench/README.md).
  */
 async function collectFleet(
   run: Run,
@@ -462,10 +468,19 @@ async function collectFleet(
   reportSet: ReportSet | undefined,
 ): Promise<Collected> {
   const { config } = run;
-  const { workers, forced } = rowWorkerCount();
+  const hostWorkers = hostParseWorkerCount();
+  const remote =
+    hostWorkers.workers > 0 && (hostWorkers.forced || run.hosts.length > 1)
+      ? new HostParseWorkers({
+          workers: hostWorkers.workers,
+          accounts: config.accounts,
+          report: reportSet?.stageReport,
+        })
+      : undefined;
+  const rowWorkers = remote === undefined ? rowWorkerCount() : { workers: 0, forced: true };
   const stage = new RowWorkers({
-    workers,
-    startAfterEvents: forced ? 0 : SWEEP_WORKERS_AFTER_EVENTS,
+    workers: rowWorkers.workers,
+    startAfterEvents: rowWorkers.forced ? 0 : SWEEP_WORKERS_AFTER_EVENTS,
     accounts: config.accounts,
     report: reportSet?.stageReport,
   });
@@ -494,25 +509,40 @@ async function collectFleet(
       ISSUE_COLUMNS,
     );
     const report = reportSet?.openHost(host.name);
-    const lane = stage.lane(host.name, (result) => {
+    const deliver = (result: BatchResult): void => {
       events.write(result.csv, result.events);
       if (result.report !== undefined) report?.addBatch(result.report);
-    });
+    };
+    const issue = (issue: ParseIssue): void => {
+      issues.add(issueRow(host.name, issue));
+    };
+    let sink: HostOutput['sink'];
+    let waitForParser: () => Promise<void>;
+    let endParser: () => Promise<void>;
+    if (remote !== undefined) {
+      // fetchHost ends the parser (HostLogInput.end) and waits for its last rows before it returns.
+      const parser = remote.open(host.name, config.window, { deliver, issue });
+      sink = parser satisfies HostLogInput;
+      waitForParser = () => parser.drain();
+      endParser = () => parser.end(false);
+    } else {
+      const lane = stage.lane(host.name, deliver);
+      sink = { auditEvent: (event) => lane.add(event), issue };
+      waitForParser = () => stage.drain();
+      // The events the parser let out (a cut host's: those complete before the cut) are all in the lane.
+      endParser = () => lane.end();
+    }
     return {
-      sink: {
-        auditEvent: (event) => lane.add(event),
-        issue: (issue) => issues.add(issueRow(host.name, issue)),
-      },
+      sink,
       afterChunk: async () => {
-        await stage.drain();
+        await waitForParser();
         await events.drain();
         await issues.drain();
         await report?.drain();
       },
       finish: async (result) => {
         try {
-          // The events the parser let out (a cut host's: those complete before the cut) are all in the lane.
-          await lane.end();
+          await endParser();
           await events.close();
           await issues.close();
           // A failed host's finding rows and counts are dropped with its events: nothing half-parsed is reported.
@@ -559,8 +589,10 @@ async function collectFleet(
         config.onHostDone?.(outcome);
       },
     });
+    await remote?.close();
     await stage.close();
   } finally {
+    await remote?.stop();
     await stage.stop();
   }
   if (outputFailure !== undefined) throw outputFailure;

@@ -4,7 +4,7 @@
  * host ends with a result.
  */
 import type { InventoryHost } from '../inventory/types.js';
-import type { HostEventSink, HostParserSink } from '../parse/host-parser.js';
+import type { HostEventSink, HostLogInput, HostParserSink } from '../parse/host-parser.js';
 import { type FanOutOptions, fanOut } from './fan-out.js';
 import { type FetchHostOptions, fetchHost, type HostFetchResult } from './fetch-host.js';
 import type { LogCursor } from './state.js';
@@ -14,8 +14,11 @@ export { DEFAULT_CONCURRENCY, DEFAULT_HOST_DEADLINE_MS } from './fan-out.js';
 
 /** Where one host's rows go while it is collected. */
 export interface HostOutput {
-  /** Rows, or events for a row stage that builds the rows elsewhere (the sweep's row workers). */
-  readonly sink: HostParserSink | HostEventSink;
+  /**
+   * Rows, or events for a row stage that builds the rows elsewhere (the sweep's row workers), or the host's parser
+   * itself (one on a host parse worker, which delivers the rows on its own).
+   */
+  readonly sink: HostParserSink | HostEventSink | HostLogInput;
   /** Called after every chunk: wait here to keep backpressure on the host's stream. */
   afterChunk(): Promise<void>;
   /** Called once with the result, before the host counts as done. */

@@ -14,7 +14,12 @@ import type { SweepError } from '../errors.js';
 import { safeFileName } from '../file-name.js';
 import type { InventoryHost } from '../inventory/types.js';
 import { isOutputFailure, StreamFailure } from '../output-error.js';
-import { type HostEventSink, HostLogParser, type HostParserSink } from '../parse/host-parser.js';
+import {
+  type HostEventSink,
+  type HostLogInput,
+  HostLogParser,
+  type HostParserSink,
+} from '../parse/host-parser.js';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../private-files.js';
 import type { AccountMaps, HostFailureCode, ParseCounters } from '../types.js';
 import { hostFailure } from './host-failure.js';
@@ -89,7 +94,7 @@ class LineBoundary {
   consumed = 0;
 
   constructor(
-    private readonly parser: HostLogParser,
+    private readonly parser: HostLogInput,
     private readonly holdTail: boolean,
   ) {}
 
@@ -217,7 +222,7 @@ function stampOf(f: RemoteFile): string {
 async function readOne(
   transport: LogTransport,
   read: PlannedRead,
-  parser: HostLogParser,
+  parser: HostLogInput,
   options: FetchHostOptions,
   host: InventoryHost,
   afterChunk: () => Promise<void>,
@@ -314,21 +319,30 @@ async function* gunzipTap(
 
 /**
  * Collects one host. `sink` receives its rows (or, a HostEventSink, its events, for a row stage that builds the
- * rows elsewhere) and parse issues as they come; `afterChunk` lets the caller keep backpressure (wait for its
+ * rows elsewhere) and parse issues as they come; or `sink` is the host's parser itself (a HostLogInput: one on a
+ * host parse worker, which delivers the rows on its own). `afterChunk` lets the caller keep backpressure (wait for its
  * writers and row workers): the next chunk is not read before it resolves. On a failure after some files were
  * read, the status is `partial`: the rows received so far are real and kept, and the message says where it stopped.
  */
 export async function fetchHost(
   host: InventoryHost,
-  sink: HostParserSink | HostEventSink,
+  sink: HostParserSink | HostEventSink | HostLogInput,
   afterChunk: () => Promise<void>,
   options: FetchHostOptions,
 ): Promise<HostFetchResult> {
   const started = Date.now();
-  const parser = new HostLogParser(
-    { host: host.name, accounts: options.accounts, since: options.window.since, until: options.window.until },
-    sink,
-  );
+  const parser: HostLogInput =
+    'beginFile' in sink
+      ? sink
+      : new HostLogParser(
+          {
+            host: host.name,
+            accounts: options.accounts,
+            since: options.window.since,
+            until: options.window.until,
+          },
+          sink,
+        );
   const files: FetchedFile[] = [];
   const notes: string[] = [];
   let bytes = 0;
@@ -394,7 +408,7 @@ export async function fetchHost(
         };
       }
     }
-    parser.end();
+    await parser.end();
     const c = parser.counters;
     const summary =
       `${files.length} file${files.length === 1 ? '' : 's'}, ${bytes} bytes, ${c.events} events` +
@@ -404,10 +418,11 @@ export async function fetchHost(
   } catch (err) {
     if (isOutputFailure(err)) options.onOutputFailure?.(err);
     const { code, message } = hostFailure(err);
+    // The parser is NOT flushed: the events it still holds may lack records that lay beyond the cut, and a row
+    // must not look whole when it is not. The rows kept are thus exactly the first rows of a complete read.
+    await parser.end(false);
     if (reading && bytes > 0) {
-      // What was received is real evidence: its rows are kept, and the status says the log is incomplete. The
-      // parser is NOT flushed: the events it still holds may lack records that lay beyond the cut, and a row
-      // must not look whole when it is not. The rows kept are thus exactly the first rows of a complete read.
+      // What was received is real evidence: its rows are kept, and the status says the log is incomplete.
       cursor = undefined; // never advance the incremental state past an interrupted read
       return result(
         'partial',

@@ -39,6 +39,23 @@ export interface HostEventSink {
   issue(issue: ParseIssue): void;
 }
 
+/**
+ * What the fetcher drives for one host: a {@link HostLogParser} on this thread, or one on a host parse worker
+ * (host-parse-workers.ts). Files in order, each `beginFile`, `write`s, `endFile`; then `end` once.
+ */
+export interface HostLogInput {
+  /** The running totals (for a parser on a worker: as of its last answer; final once `end` has resolved). */
+  readonly counters: ParseCounters;
+  beginFile(name: string): void;
+  write(chunk: Buffer): void;
+  endFile(): void;
+  /**
+   * Ends the input. `flush` (a whole read): events still waiting for records are closed and let out; without it
+   * (a read cut short), they are dropped, since records beyond the cut may be missing from them.
+   */
+  end(flush?: boolean): void | Promise<void>;
+}
+
 const NEWLINE = 0x0a;
 
 /**
@@ -59,7 +76,7 @@ function suspect(text: string): boolean {
 }
 const DEFAULT_MAX_LINE = 64 * 1024;
 
-export class HostLogParser {
+export class HostLogParser implements HostLogInput {
   readonly counters: ParseCounters = emptyCounters();
   private readonly reassembler: Reassembler;
   private readonly maxLine: number;
@@ -143,8 +160,9 @@ export class HostLogParser {
     }
   }
 
-  /** Ends the host's input: closes every event still waiting for records. */
-  end(): void {
+  /** Ends the host's input: closes every event still waiting for records (without `flush`: does nothing). */
+  end(flush = true): void {
+    if (!flush) return;
     this.endFile();
     this.reassembler.flush();
   }

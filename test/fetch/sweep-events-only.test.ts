@@ -223,14 +223,14 @@ describe('auditsweep sweep --events-only against a real sshd fleet', () => {
     ]);
   }, 120_000);
 
-  it('writes the same events.csv with row workers through the built CLI, with --keep-raw and --incremental as usual', async () => {
+  it('writes the same events.csv with a host parse worker through the built CLI, with --keep-raw and --incremental as usual', async () => {
     expect(existsSync(join(fullOut, 'events.csv')), 'the first test writes the full sweep').toBe(true);
     const out = join(dir, 'cli-workers');
     const state = join(dir, 'state', 'incremental.json');
     const { code, stderr } = await sweepCli(
       out,
       ['--events-only', '--keep-raw', '--incremental', '--state', state],
-      // Workers from the first event on, however few (parse/row-worker-count.ts).
+      // Every host on one worker (parse/host-parse-workers.ts), however few the hosts and their events.
       { AUDITSWEEP_PARSE_WORKERS: '1' },
     );
     expect(code, stderr).toBe(1); // unknown-key failed

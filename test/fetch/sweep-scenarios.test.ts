@@ -473,11 +473,11 @@ describe('auditsweep sweep: the scenarios of issue #3 against real sshd', () => 
     }, 60_000);
   }
 
-  // The rows are built on the main thread, or on row workers (forced: the sweep starts them only once it has enough
-  // events) that take batches of every host's events while the connections stream.
+  // The logs are parsed on the main thread, or on two host parse workers (parse/host-parse-workers.ts) that each
+  // parse the hosts pinned to them while the connections stream: the cut host's rows must be the same either way.
   it.each([
     ['the main thread', '0'],
-    ['two row workers', '2'],
+    ['two host parse workers', '2'],
   ])(
     'cuts one host mid-transfer: it ends partial or failed, never ok, and six others collected two at a time are whole (rows on %s)',
     async (_, workers) => {

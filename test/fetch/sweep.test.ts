@@ -356,7 +356,7 @@ describe('auditsweep sweep against a real sshd fleet', () => {
     expect(new Set(rows.map((r) => r.source_file))).toEqual(new Set(['/var/log/audit/audit.log']));
   }, 60_000);
 
-  it('writes the same report set when row workers build the rows, findings and counts as the hosts stream', async () => {
+  it('writes the same report set when host parse workers parse the logs and make the rows, findings and counts as the hosts stream', async () => {
     const sweepWith = async (workers: string, concurrency: string) => {
       const out = join(dir, `workers-${workers}-${concurrency}`);
       const { code, stderr } = await sweep(
