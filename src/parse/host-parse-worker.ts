@@ -13,7 +13,7 @@ import type { BatchReporter } from '../report/batch-report.js';
 import type { AccountMaps, AuditEvent, ParseCounters, ParseIssue } from '../types.js';
 import { HostLogParser } from './host-parser.js';
 import type { InterpretContext } from './interpret/ids.js';
-import { type BatchResult, batchResult } from './row-worker.js';
+import { type BatchResult, batchResult, workerReporter } from './row-worker.js';
 
 /** Marks the workerData of a host parse worker. */
 export const HOST_PARSE_ROLE = 'auditsweep-host-parse-worker';
@@ -181,14 +181,7 @@ if (
   data.ring !== undefined
 ) {
   const accounts = data.accounts;
-  // The report work's code only with the report set (the port keeps the messages that come meanwhile).
-  const reporter =
-    data.report === undefined
-      ? undefined
-      : new (await import('../report/batch-report.js')).BatchReporter({
-          accounts,
-          alerts: data.report.alerts,
-        });
+  const reporter = await workerReporter(accounts, data.report);
   const work = new HostParseWork(accounts, reporter, data.batchEvents ?? 100, data.ring, data.replies);
   parentPort.on('message', (message: HostParseMessage) => work.handle(message));
 }

@@ -22,6 +22,7 @@ import {
 } from './host-parse-worker.js';
 import type { HostLogInput } from './host-parser.js';
 import type { BatchResult } from './row-worker.js';
+import { WorkProgress } from './work-progress.js';
 
 const WORKER_URL = new URL('./host-parse-worker.js', import.meta.url);
 
@@ -104,8 +105,8 @@ export class HostParseWorkers {
   private readonly slots: WorkerSlot[] = [];
   private readonly parsers = new Map<number, RemoteHostParser>();
   private nextId = 0;
-  private failure: Error | undefined;
-  private waiters: (() => void)[] = [];
+  /** @internal Each reply is a step; a worker's failure ends every wait. */
+  readonly progress = new WorkProgress();
   private closed = false;
   private wantedSent: number;
 
@@ -122,7 +123,7 @@ export class HostParseWorkers {
     window: { readonly since?: number | undefined; readonly until?: number | undefined },
     output: HostParseOutput,
   ): RemoteHostParser {
-    this.check();
+    this.progress.check();
     let slot = this.slots[0]!;
     for (const s of this.slots) {
       if (s.hosts < slot.hosts || (s.hosts === slot.hosts && s.pending < slot.pending)) slot = s;
@@ -138,8 +139,8 @@ export class HostParseWorkers {
   /** Waits for every host to end, then stops the workers; throws what went wrong in a worker. */
   async close(): Promise<void> {
     try {
-      while (this.parsers.size > 0 && this.failure === undefined) await this.progress();
-      this.check();
+      await this.progress.until(() => this.parsers.size === 0);
+      this.progress.check();
     } finally {
       await this.stop();
     }
@@ -152,30 +153,13 @@ export class HostParseWorkers {
     const slots = this.slots.splice(0);
     for (const s of slots) s.replies.close();
     await Promise.all(slots.map((s) => s.worker.terminate()));
-    this.fail(new Error('the host parse workers were stopped'));
+    this.progress.fail(new Error('the host parse workers were stopped'));
   }
 
   /** @internal */
   post(slot: WorkerSlot, message: HostParseMessage, transfer?: ArrayBuffer[]): void {
-    this.check();
+    this.progress.check();
     slot.worker.postMessage(message, transfer);
-  }
-
-  /** @internal Resolves at the next reply or failure. */
-  progress(): Promise<void> {
-    return new Promise((resolve) => {
-      this.waiters.push(resolve);
-    });
-  }
-
-  /** @internal Throws what went wrong in a worker, if anything did. */
-  check(): void {
-    if (this.failure !== undefined) throw this.failure;
-  }
-
-  /** @internal Whether a worker has failed (or the workers were stopped). */
-  get failed(): boolean {
-    return this.failure !== undefined;
   }
 
   /** @internal The host's parser is done. */
@@ -211,9 +195,9 @@ export class HostParseWorkers {
       maxPending: ringBytes - Math.min(RING_HEADROOM, ringBytes / 2),
     };
     port1.on('message', (reply: HostParseReply) => this.received(slot, reply));
-    worker.on('error', (err) => this.fail(err));
+    worker.on('error', (err) => this.progress.fail(err));
     worker.on('exit', (code) => {
-      if (!this.closed) this.fail(new Error(`a host parse worker stopped (exit code ${code})`));
+      if (!this.closed) this.progress.fail(new Error(`a host parse worker stopped (exit code ${code})`));
     });
     return slot;
   }
@@ -225,12 +209,12 @@ export class HostParseWorkers {
       try {
         parser.received(reply);
       } catch (err) {
-        this.fail(err instanceof Error ? err : new Error(String(err)));
+        this.progress.fail(err);
       }
       if (reply.ended) this.forget(reply.id, slot);
     }
     this.updateWanted();
-    this.wakeUp();
+    this.progress.step();
   }
 
   /** Tells the workers when the report's samples want fewer kinds (a delivery may have filled one). */
@@ -245,17 +229,6 @@ export class HostParseWorkers {
 
   private broadcast(message: HostParseMessage): void {
     for (const s of this.slots) s.worker.postMessage(message);
-  }
-
-  private fail(err: Error): void {
-    this.failure ??= err;
-    this.wakeUp();
-  }
-
-  private wakeUp(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
   }
 }
 
@@ -309,8 +282,9 @@ export class RemoteHostParser implements HostLogInput {
 
   /** Waits while the host's worker holds too many bytes not yet parsed; throws what went wrong in a worker. */
   async drain(): Promise<void> {
-    while (this.slot.pending > this.slot.maxPending && !this.pool.failed) await this.pool.progress();
-    this.pool.check();
+    const slot = this.slot;
+    await this.pool.progress.until(() => slot.pending <= slot.maxPending);
+    this.pool.progress.check();
   }
 
   /**
@@ -321,10 +295,10 @@ export class RemoteHostParser implements HostLogInput {
   async end(flush = true): Promise<void> {
     if (!this.ended) {
       this.ended = true;
-      if (this.pool.failed) return;
+      if (this.pool.progress.failed) return;
       this.pool.post(this.slot, { op: 'end', id: this.id, flush });
     }
-    while (!this.done && !this.pool.failed) await this.pool.progress();
+    await this.pool.progress.until(() => this.done);
   }
 
   /** @internal A reply of the worker, for this host. */

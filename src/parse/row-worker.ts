@@ -132,19 +132,25 @@ export interface RowWorkerData {
   readonly results?: MessagePort | undefined;
 }
 
+/**
+ * A worker's BatchReporter with the report set, its code loaded only then (the worker's port keeps the messages
+ * that come meanwhile); undefined without.
+ */
+export async function workerReporter(
+  accounts: AccountMaps | undefined,
+  report: { readonly alerts: readonly AlertRule[] } | undefined,
+): Promise<BatchReporter | undefined> {
+  if (report === undefined) return undefined;
+  const { BatchReporter } = await import('../report/batch-report.js');
+  return new BatchReporter({ accounts, alerts: report.alerts });
+}
+
 // Only when started as a row worker: this module is also imported by threads that are not (a test runner's).
 const data = workerData as Partial<RowWorkerData> | undefined;
 if (parentPort !== null && data?.role === ROLE) {
   const port = parentPort;
   const accounts = data.accounts;
-  // The report work's code only with the report set (the port keeps the batches that come meanwhile).
-  const reporter =
-    data.report === undefined
-      ? undefined
-      : new (await import('../report/batch-report.js')).BatchReporter({
-          accounts,
-          alerts: data.report.alerts,
-        });
+  const reporter = await workerReporter(accounts, data.report);
   const encoder = new TextEncoder();
   const results = data.results ?? port;
   port.on('message', (batch: RowBatch) => {

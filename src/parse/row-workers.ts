@@ -27,6 +27,7 @@ import {
   type RowWorkerData,
 } from './row-worker.js';
 import { WORKER_URL } from './row-worker-count.js';
+import { WorkProgress } from './work-progress.js';
 
 // Also here for the sweep; in a module of their own so that `parse`'s main thread can choose without loading the
 // row stage.
@@ -107,8 +108,7 @@ export class RowWorkers {
   /** Lanes of the batches made and not yet delivered, by batch number. */
   private readonly lanes = new Map<number, RowLane>();
   private readonly done = new Map<number, BatchResult>();
-  private failure: Error | undefined;
-  private waiters: (() => void)[] = [];
+  private readonly progress = new WorkProgress();
   private closed = false;
   private events = 0;
   private toStart: number;
@@ -138,20 +138,17 @@ export class RowWorkers {
 
   /** Waits while too many batches are out; throws what went wrong in a worker. */
   async drain(): Promise<void> {
-    while (
-      this.sent - this.delivered > this.pool.length * PER_WORKER + MAX_WAITING &&
-      this.failure === undefined
-    ) {
-      await this.progress();
-    }
-    if (this.failure !== undefined) throw this.failure;
+    await this.progress.until(
+      () => this.sent - this.delivered <= this.pool.length * PER_WORKER + MAX_WAITING,
+    );
+    this.progress.check();
   }
 
   /** Waits for every batch made so far (end every lane first), then stops the workers. */
   async close(): Promise<void> {
     try {
-      while (this.delivered < this.sent && this.failure === undefined) await this.progress();
-      if (this.failure !== undefined) throw this.failure;
+      await this.progress.until(() => this.delivered >= this.sent);
+      this.progress.check();
     } finally {
       await this.stop();
     }
@@ -205,8 +202,8 @@ export class RowWorkers {
 
   /** @internal Resolves once every batch of `lane` is delivered. */
   async settled(lane: RowLane): Promise<void> {
-    while (lane.outstanding > 0 && this.failure === undefined) await this.progress();
-    if (this.failure !== undefined) throw this.failure;
+    await this.progress.until(() => lane.outstanding <= 0);
+    this.progress.check();
   }
 
   private start(): void {
@@ -227,9 +224,9 @@ export class RowWorkers {
       });
       const index = this.pool.length;
       port1.on('message', (message: RowResult) => this.received(index, message));
-      worker.on('error', (err) => this.fail(err));
+      worker.on('error', (err) => this.progress.fail(err));
       worker.on('exit', (code) => {
-        if (!this.closed) this.fail(new Error(`a row worker stopped (exit code ${code})`));
+        if (!this.closed) this.progress.fail(new Error(`a row worker stopped (exit code ${code})`));
       });
       this.pool.push(worker);
       this.results.push(port1);
@@ -283,28 +280,10 @@ export class RowWorkers {
       try {
         lane.deliver(next);
       } catch (err) {
-        this.fail(err instanceof Error ? err : new Error(String(err)));
+        this.progress.fail(err);
       }
     }
-    this.wakeUp();
-  }
-
-  private fail(err: Error): void {
-    this.failure ??= err;
-    this.wakeUp();
-  }
-
-  private wakeUp(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  /** Resolves at the next delivery or failure. */
-  private progress(): Promise<void> {
-    return new Promise((resolve) => {
-      this.waiters.push(resolve);
-    });
+    this.progress.step();
   }
 }
 
