@@ -460,7 +460,8 @@ async function selectSweepHosts(config: SweepConfig): Promise<readonly Inventory
  * thread fetches. With two CPUs or more and more than one host, each host's bytes go to a host parse worker
  * (parse/host-parse-workers.ts) that tokenizes, reassembles, builds the rows and, for the report set, classifies
  * the findings and counts. One host is parsed here, its rows built by row workers (parse/row-workers.ts) once it
- * has brought enough events: one host on one worker would leave the other CPUs idle (bench/README.md).
+ * has brought enough events (from the first event when their number is forced): one host on one worker would
+ * leave the other CPUs idle (bench/README.md).
  */
 async function collectFleet(
   run: Run,
@@ -468,11 +469,13 @@ async function collectFleet(
   reportSet: ReportSet | undefined,
 ): Promise<Collected> {
   const { config } = run;
-  const hostWorkers = hostParseWorkerCount();
+  // AUDITSWEEP_PARSE_WORKERS forces the number of workers of the stage the sweep uses: host parse workers for
+  // several hosts, row workers for one.
+  const hostWorkers = run.hosts.length > 1 ? hostParseWorkerCount() : 0;
   const remote =
-    hostWorkers.workers > 0 && (hostWorkers.forced || run.hosts.length > 1)
+    hostWorkers > 0
       ? new HostParseWorkers({
-          workers: hostWorkers.workers,
+          workers: hostWorkers,
           accounts: config.accounts,
           report: reportSet?.stageReport,
         })

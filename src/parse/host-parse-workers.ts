@@ -35,17 +35,16 @@ export function hostParseWorkersAvailable(): boolean {
 const MAX_WORKERS = 4;
 
 /**
- * Host parse workers for a sweep: one per CPU (the main thread mostly waits on the network), up to MAX_WORKERS;
- * none on one CPU or when the worker cannot run. `AUDITSWEEP_PARSE_WORKERS` overrides it (0: parse on the main
- * thread), for benchmarks and tests: `forced` is then true.
+ * Host parse workers for a sweep of several hosts: one per CPU (the main thread mostly waits on the network), up to
+ * MAX_WORKERS; none on one CPU or when the worker cannot run. `AUDITSWEEP_PARSE_WORKERS` overrides it (0: parse on
+ * the main thread), for benchmarks and tests.
  */
-export function hostParseWorkerCount(): { workers: number; forced: boolean } {
-  if (!hostParseWorkersAvailable()) return { workers: 0, forced: false };
+export function hostParseWorkerCount(): number {
+  if (!hostParseWorkersAvailable()) return 0;
   const forced = process.env.AUDITSWEEP_PARSE_WORKERS;
-  if (forced !== undefined && /^\d+$/.test(forced))
-    return { workers: Math.min(Number(forced), 64), forced: true };
+  if (forced !== undefined && /^\d+$/.test(forced)) return Math.min(Number(forced), 64);
   const cpus = availableParallelism();
-  return { workers: cpus < 2 ? 0 : Math.min(cpus, MAX_WORKERS), forced: false };
+  return cpus < 2 ? 0 : Math.min(cpus, MAX_WORKERS);
 }
 
 /**

@@ -195,6 +195,7 @@ describe('auditsweep sweep: the scenarios of issue #3 against real sshd', () => 
           gz: {},
           incr: {},
           'incr-sudo': sudo('incr-sudo'),
+          big: {},
           'big-cut': { address: proxy.address, port: proxy.port },
           ...plainHosts(CONCURRENCY_HOSTS),
         },
@@ -473,6 +474,70 @@ describe('auditsweep sweep: the scenarios of issue #3 against real sshd', () => 
     }, 60_000);
   }
 
+  /** The parser's rows of the big log read locally, under `host`'s name (made once: it has ~33,000 events). */
+  let bigRowsOnce: Promise<EventRow[]> | undefined;
+  const bigRows = async (host: string) => {
+    bigRowsOnce ??= localRows('big', [bigLog]);
+    return (await bigRowsOnce).map((r) => ({ ...r, host }));
+  };
+
+  /**
+   * The host `big-cut` of a sweep (its connection cut by the proxy): partial or failed, never ok; a partial host
+   * keeps the first rows of a complete read, none made up of half an event; summary.csv agrees with events.csv.
+   * Returns summary.csv by host.
+   */
+  async function expectCutHost(out: string, rows: readonly Record<string, string>[]) {
+    const cut = hostsCsv(out)['big-cut']!;
+    expect(['partial', 'failed']).toContain(cut.outcome);
+    expect(['INTERRUPTED', 'PROTOCOL']).toContain(cut.code);
+    expect(Number(cut.bytes)).toBeLessThan(statSync(bigLog).size);
+    const cutRows = rows.filter((r) => r.host === 'big-cut');
+    const summary = Object.fromEntries(readCsv(join(out, 'summary.csv')).map((r) => [r.host, r]));
+    // A partial host's counts are kept, a failed one's are zero: summary.csv agrees with events.csv either way.
+    expect(summary['big-cut']!.events).toBe(String(cutRows.length));
+    if (cut.outcome === 'partial') {
+      expect(cut.message).toMatch(/collection stopped after \d+ bytes/);
+      expect(cutRows.length).toBe(Number(cut.events));
+      expect(cutRows.length).toBeGreaterThan(0);
+      const full = await bigRows('big-cut');
+      expect(cutRows.length).toBeLessThan(full.length);
+      expect(cutRows.map(withoutSource)).toEqual(full.slice(0, cutRows.length).map(withoutSource));
+    } else {
+      expect(cutRows).toEqual([]);
+    }
+    return summary;
+  }
+
+  // One host alone is parsed on the main thread and its rows built by row workers (parse/row-workers.ts): from the
+  // first event when their number is forced, else once the host has brought 16,000 events (sweep.ts), which the
+  // big log passes halfway. The rows are the parser's either way, and a cut is never taken for a short log.
+  it.each([
+    ['the main thread', '0'],
+    ['two row workers from the first event', '2'],
+    ['row workers from the 16,000th event on (the default on two CPUs)', undefined],
+  ])(
+    "sweeps one big host alone, its rows built on %s: the parser's rows, and a cut host ends partial or failed",
+    async (_, workers) => {
+      const env: Record<string, string> = workers === undefined ? {} : { AUDITSWEEP_PARSE_WORKERS: workers };
+      const out = join(dir, `one-${workers ?? 'default'}`);
+      const whole = await sweep(['--hosts', 'big', '--out', out], env);
+      expect(whole.code, whole.stderr).toBe(0);
+      const rows = readCsv(join(out, 'events.csv'));
+      expect(rows.length).toBeGreaterThan(16_000);
+      expect(hostsCsv(out).big).toMatchObject({ outcome: 'ok', code: '', events: String(rows.length) });
+      expect(rows.map(withoutSource)).toEqual((await bigRows('big')).map(withoutSource));
+
+      const cutOut = join(dir, `one-cut-${workers ?? 'default'}`);
+      const cutsBefore = proxy.cuts;
+      const cut = await sweep(['--hosts', 'big-cut', '--retries', '0', '--out', cutOut], env);
+      expect(cut.code, cut.stderr).toBe(1);
+      expect(proxy.cuts).toBeGreaterThan(cutsBefore);
+      const summary = await expectCutHost(cutOut, readCsv(join(cutOut, 'events.csv')));
+      expect(Object.keys(summary).sort()).toEqual(['(all)', 'big-cut']);
+    },
+    60_000,
+  );
+
   // The logs are parsed on the main thread, or on two host parse workers (parse/host-parse-workers.ts) that each
   // parse the hosts pinned to them while the connections stream: the cut host's rows must be the same either way.
   it.each([
@@ -502,25 +567,7 @@ describe('auditsweep sweep: the scenarios of issue #3 against real sshd', () => 
       expect(Object.keys(byHost).sort()).toEqual(['big-cut', ...CONCURRENCY_HOSTS].sort());
       const rows = readCsv(join(out, 'events.csv'));
 
-      const cut = byHost['big-cut']!;
-      expect(['partial', 'failed']).toContain(cut.outcome);
-      expect(['INTERRUPTED', 'PROTOCOL']).toContain(cut.code);
-      expect(Number(cut.bytes)).toBeLessThan(statSync(bigLog).size);
-      const cutRows = rows.filter((r) => r.host === 'big-cut');
-      const summary = Object.fromEntries(readCsv(join(out, 'summary.csv')).map((r) => [r.host, r]));
-      // A partial host's counts are kept, a failed one's are zero: summary.csv agrees with events.csv either way.
-      expect(summary['big-cut']!.events).toBe(String(cutRows.length));
-      if (cut.outcome === 'partial') {
-        expect(cut.message).toMatch(/collection stopped after \d+ bytes/);
-        expect(cutRows.length).toBe(Number(cut.events));
-        expect(cutRows.length).toBeGreaterThan(0);
-        // The rows kept are the first rows of a complete read, none made up of half an event.
-        const full = await localRows('big-cut', [bigLog]);
-        expect(cutRows.length).toBeLessThan(full.length);
-        expect(cutRows.map(withoutSource)).toEqual(full.slice(0, cutRows.length).map(withoutSource));
-      } else {
-        expect(cutRows).toEqual([]);
-      }
+      const summary = await expectCutHost(out, rows);
 
       for (const [i, name] of CONCURRENCY_HOSTS.entries()) {
         expect(byHost[name], name).toMatchObject({ outcome: 'ok', code: '', files: '1' });
