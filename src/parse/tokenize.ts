@@ -13,6 +13,10 @@ const SPACE = 0x20;
 const DQUOTE = 0x22;
 const SQUOTE = 0x27;
 const LBRACE = 0x7b;
+const LPAREN = 0x28;
+const RPAREN = 0x29;
+const COMMA = 0x2c;
+const COLON = 0x3a;
 
 /** Control bytes other than tab and GS, DEL, and U+FFFD (what invalid UTF-8 decodes to) mean "not a text line". */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: detecting control characters is the point
@@ -208,7 +212,7 @@ function scanFields(s: string, start: number, end: number, enriched: boolean): b
   const out = sink;
   let i = start;
   let complete = true;
-  let lastUnquoted = -1; // index in the sink of the last unquoted value, for words that continue it
+  let lastUnquoted = -1; // index in the sink of an unquoted `op=` value, for words that continue it
   // The next space and the next '=' at or after i (end when there is none before it). indexOf finds them faster
   // than a loop over the characters; each is searched again only once i has passed it.
   let space = -1;
@@ -227,8 +231,10 @@ function scanFields(s: string, start: number, end: number, enriched: boolean): b
     }
     if (space < equals || equals === end) {
       i = space;
-      // A word without '='. auditd writes some unquoted values with spaces (ADD_GROUP's
-      // `op=adding group to /etc/group`): such words continue the previous unquoted value.
+      // A word without '='. The free text of `op=` is written unquoted, spaces and all (ADD_GROUP's
+      // `op=adding group to /etc/group`): such words continue it. Any other word is dropped, as auparse drops it:
+      // the `:` of old PAM records (`acct=root : exe=…`), the `old`/`new` of old LOGIN records
+      // (`uid=0 old auid=4294967295 new auid=0`), the AVC preamble (kept as seresult/seperms).
       if (lastUnquoted >= 0) {
         // One space between them: the joined value is a slice of the line.
         const valueEnd = out.endOf(lastUnquoted);
@@ -238,26 +244,28 @@ function scanFields(s: string, start: number, end: number, enriched: boolean): b
       continue;
     }
     const nameEnd = equals;
+    // auparse drops the `(` of old PAM records' `(hostname=?, addr=?, terminal=cron res=success)`.
+    const nameFrom = s.charCodeAt(nameStart) === LPAREN ? nameStart + 1 : nameStart;
     i = equals + 1;
     const c = i < end ? s.charCodeAt(i) : SPACE;
     if (c === DQUOTE) {
       const close = s.indexOf('"', i + 1);
       if (close < 0 || close >= end) {
         const v = out.own(`${s.slice(i, end)}"`);
-        out.push(nameStart, nameEnd, v, v + end - i + 1);
+        out.push(nameFrom, nameEnd, v, v + end - i + 1);
         return false;
       }
-      if (enriched) out.push(nameStart, nameEnd, i + 1, close);
-      else out.push(nameStart, nameEnd, i, close + 1);
+      if (enriched) out.push(nameFrom, nameEnd, i + 1, close);
+      else out.push(nameFrom, nameEnd, i, close + 1);
       lastUnquoted = -1;
       i = close + 1;
     } else if (c === SQUOTE) {
       const close = s.indexOf("'", i + 1);
       const stop = close < 0 || close >= end ? end : close;
-      if (nameIs(s, nameStart, nameEnd, 'msg')) {
+      if (nameIs(s, nameFrom, nameEnd, 'msg')) {
         if (!scanFields(s, i + 1, stop, enriched)) complete = false;
       } else {
-        out.push(nameStart, nameEnd, i + 1, stop);
+        out.push(nameFrom, nameEnd, i + 1, stop);
       }
       if (stop === end) return false;
       lastUnquoted = -1;
@@ -266,18 +274,39 @@ function scanFields(s: string, start: number, end: number, enriched: boolean): b
       // ENRICHED SADDR={ saddr_fam=inet laddr=127.0.0.1 lport=2222 }
       const close = s.indexOf('}', i + 1);
       const stop = close < 0 || close >= end ? end : close + 1;
-      out.push(nameStart, nameEnd, i, stop);
+      out.push(nameFrom, nameEnd, i, stop);
       if (close < 0 || close >= end) return false;
       lastUnquoted = -1;
       i = stop;
     } else {
-      // `space` is the first space after the '=': the value ends there.
-      out.push(nameStart, nameEnd, i, space);
-      lastUnquoted = out.n - 2;
+      // `space` is the first space after the '=': the value ends there (less the punctuation auparse strips,
+      // but for the free text of `op=`, which the words after it may continue).
+      if (nameIs(s, nameFrom, nameEnd, 'op')) {
+        out.push(nameFrom, nameEnd, i, space);
+        lastUnquoted = out.n - 2;
+      } else {
+        out.push(nameFrom, nameEnd, i, unquotedEnd(s, i, space));
+        lastUnquoted = -1;
+      }
       i = space;
     }
   }
   return complete;
+}
+
+/**
+ * Where an unquoted value `s[start, end)` ends once the punctuation of old user-space records is left out, as
+ * auparse leaves it out: a `:` (unless the value has another, as an IPv6 address `fe80::` has), then a `,`, then a
+ * `)` other than that of `(none)` and `(null)`: `addr=?,` is `?`, `res=success)` is `success`.
+ */
+function unquotedEnd(s: string, start: number, end: number): number {
+  if (end > start && s.charCodeAt(end - 1) === COLON) {
+    const other = s.indexOf(':', start);
+    if (other === end - 1) end--;
+  }
+  if (end > start && s.charCodeAt(end - 1) === COMMA) end--;
+  if (end > start && s.charCodeAt(end - 1) === RPAREN && s.charCodeAt(start) !== LPAREN) end--;
+  return end;
 }
 
 /**

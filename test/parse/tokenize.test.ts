@@ -69,6 +69,60 @@ describe('tokenizeLine', () => {
     expect(rawField(record!, 'id')).toBe('4100');
   });
 
+  // Old user-space records (RHEL 5 era, as in audit-userspace's own auparse tests): PAM's `acct=root : exe=…
+  // (hostname=?, addr=?, terminal=cron res=success)` and LOGIN's `uid=0 old auid=4294967295 new auid=0`. auparse
+  // drops the words without '=' and the punctuation around the values; so do we (ausearch agrees on the events).
+  it('reads old PAM and LOGIN records as auparse does: words without = dropped, punctuation left out', () => {
+    const pam =
+      'type=USER_ACCT msg=audit(1170021601.340:294): user pid=13015 uid=0 auid=4294967295 subj=system_u:system_r:crond_t:s0-s0:c0.c1023 msg=\'PAM: accounting acct=root : exe="/usr/sbin/crond" (hostname=?, addr=?, terminal=cron res=success)\'';
+    const { record, issue } = tokenizeLine(pam, 'f', 1);
+    expect(issue).toBeUndefined();
+    expect(record!.fields).toEqual([
+      'pid',
+      '13015',
+      'uid',
+      '0',
+      'auid',
+      '4294967295',
+      'subj',
+      'system_u:system_r:crond_t:s0-s0:c0.c1023',
+      'acct',
+      'root',
+      'exe',
+      '"/usr/sbin/crond"',
+      'hostname',
+      '?',
+      'addr',
+      '?',
+      'terminal',
+      'cron',
+      'res',
+      'success',
+    ]);
+    const login =
+      'type=LOGIN msg=audit(1170021601.343:296): login pid=13015 uid=0 old auid=4294967295 new auid=0';
+    expect(tokenizeLine(login, 'f', 2).record!.fields).toEqual([
+      'pid',
+      '13015',
+      'uid',
+      '0',
+      'auid',
+      '4294967295',
+      'auid',
+      '0',
+    ]);
+  });
+
+  it('keeps the parentheses of (none) and (null), and the colons of an IPv6 address', () => {
+    const line =
+      'type=USER_LOGIN msg=audit(1700000000.000:1): pid=1 uid=0 auid=4294967295 ses=4294967295 tty=(none) key=(null) msg=\'op=login acct="x" exe="/usr/sbin/sshd" hostname=? addr=fe80:: terminal=ssh res=failed\'';
+    const { record } = tokenizeLine(line, 'f', 1);
+    expect(rawField(record!, 'tty')).toBe('(none)');
+    expect(rawField(record!, 'key')).toBe('(null)');
+    expect(rawField(record!, 'addr')).toBe('fe80::');
+    expect(rawField(record!, 'op')).toBe('login');
+  });
+
   it('exposes the AVC preamble as seresult and seperms', () => {
     const line =
       'type=AVC msg=audit(1700000000.000:1): avc:  denied  { read write } for  pid=1 comm="x" ' +
