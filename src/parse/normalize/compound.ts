@@ -171,17 +171,17 @@ const HANDLERS: Readonly<Partial<Record<SyscallClass | RecordClass, ClassHandler
   },
   'mac-load': (st, _syscall, companion) => {
     st.action = recordAction(companion);
-    st.what = 'security-policy';
+    st.what = 'mac-config';
   },
   'mac-config': (st, _syscall, companion) => {
     st.action = recordAction(companion);
     objectHere(st, 'bool', false);
-    st.what = 'security-policy';
+    st.what = 'mac-config';
   },
   'mac-enforce': (st, _syscall, companion) => {
     st.action = recordAction(companion);
     objectHere(st, 'enforcing', false);
-    st.what = 'security-policy';
+    st.what = 'mac-config';
   },
   'mac-err': (st) => {
     st.action = 'caused-mac-policy-error';
@@ -319,7 +319,6 @@ export function normalizeCompound(st: NormState): boolean {
     }
   } else {
     normalizeSyscall(st, syscall);
-    if (first === 'MAC_POLICY_LOAD') setProgramObject(st);
   }
   return true;
 }

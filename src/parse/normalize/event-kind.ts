@@ -21,12 +21,15 @@ export type EventKind =
   | 'crypto'
   | 'virt'
   | 'audit-rule'
-  | 'dac-decision';
+  | 'dac-decision'
+  | 'group-change'
+  | 'av-decision'
+  | 'bpf-program';
 
 /**
- * Inclusive [from, to] ranges of record type numbers and their kind; first match wins. auparse also sorts GRP_AUTH
- * and CHGRP_ID into "group change", FANOTIFY into "AV decision" and BPF into "BPF", but its name table has no entry
- * for those kinds, so ausearch prints `unknown` for them; they are left out here to the same effect.
+ * Inclusive [from, to] ranges of record type numbers and their kind; first match wins. GRP_AUTH and CHGRP_ID are
+ * group changes, FANOTIFY an AV decision, BPF a BPF program: what ausearch 3.0.9 prints for them (checked against
+ * the installed ausearch, test/parse/ausearch-live.test.ts). URINGOP is in no range: ausearch prints `unknown`.
  */
 const KIND_RANGES: ReadonlyArray<readonly [number, number, EventKind]> = [
   [1006, 1006, 'user-login'], // LOGIN
@@ -47,6 +50,10 @@ const KIND_RANGES: ReadonlyArray<readonly [number, number, EventKind]> = [
   [1332, 1333, 'configuration'], // TIME_INJOFFSET, TIME_ADJNTPVAL
   [1137, 1138, 'configuration'], // USER_DEVICE, SOFTWARE_UPDATE
   [1326, 1326, 'dac-decision'], // SECCOMP
+  [1119, 1119, 'group-change'], // CHGRP_ID
+  [1126, 1126, 'group-change'], // GRP_AUTH
+  [1331, 1331, 'av-decision'], // FANOTIFY
+  [1334, 1334, 'bpf-program'], // BPF
   [1120, 1121, 'user-space'], // TEST..TRUSTED_APP
   [1123, 1123, 'user-space'], // USER_CMD
   [1125, 1125, 'user-space'], // CHUSER_ID
@@ -76,7 +83,6 @@ const KIND_RANGES: ReadonlyArray<readonly [number, number, EventKind]> = [
   [1306, 1315, 'audit-rule'], // SOCKADDR..MQ_GETSETATTR
   [1317, 1318, 'audit-rule'], // FD_PAIR..OBJ_PID
   [1321, 1324, 'audit-rule'], // BPRM_FCAPS..NETFILTER_PKT
-  [1336, 1336, 'audit-rule'], // URINGOP
 ];
 
 /** The EVENT_KIND of an event whose first record has this type. */

@@ -8,6 +8,7 @@ import { splitKeys } from '../interpret/fields.js';
 import { decodeHexBytes, escapeControlChars } from '../interpret/hex.js';
 import { type InterpretContext, mapId } from '../interpret/ids.js';
 import { formatSockaddr } from '../interpret/sockaddr.js';
+import { ttyKeystrokes } from '../interpret/tty.js';
 import { enrichedAt, nameAt, valueAt } from '../record.js';
 import { archName } from '../tables/arch.js';
 import { syscallName } from '../tables/syscalls.js';
@@ -65,14 +66,15 @@ export function typeOf(ref: FieldRef): FieldType {
 const UTF8 = new TextDecoder();
 
 /**
- * auparse's au_unescape(): `(null)` and other parenthesised words stay as they are; otherwise the leading hex
- * digits are decoded (a value with no hex digits decodes to nothing).
+ * auparse's au_unescape(): `(null)` and other parenthesised words stay as they are, and so does a value that does
+ * not start with a hex digit (`vm=?`, ausearch 3.0.9 prints `?`); otherwise the leading hex digits are decoded.
  */
 function auUnescape(value: string): string {
   if (value.startsWith('(')) {
     const close = value.indexOf(')');
     return close < 0 ? value : value.slice(0, close + 1);
   }
+  if (value === '' || !/[0-9A-Fa-f]/.test(value[0]!)) return value;
   let end = 0;
   while (end < value.length && /[0-9A-Fa-f]/.test(value[end]!)) end++;
   const bytes = decodeHexBytes(value.slice(0, end - (end % 2)));
@@ -228,6 +230,9 @@ const TEXT: Readonly<Record<FieldType, (ref: FieldRef, ctx: InterpretContext) =>
   a1: (ref, ctx) => argText(ref, 'a1', ctx),
   a2: (ref, ctx) => argText(ref, 'a2', ctx),
   a3: (ref, ctx) => argText(ref, 'a3', ctx),
+  // auparse's print_nlmcgrp (hex): 1 is the audit log's multicast group, anything else none.
+  'tty-data': (ref) => ttyKeystrokes(fieldRaw(ref)),
+  nlmcgrp: (ref) => (Number.parseInt(fieldRaw(ref), 16) === 1 ? 'audit-netlink-multicast' : 'audit-none'),
   unclassified: (ref) => fieldRaw(ref),
 };
 

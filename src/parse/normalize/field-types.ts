@@ -21,6 +21,10 @@ export type FieldType =
   | 'a1'
   | 'a2'
   | 'a3'
+  /** EVENT_LISTENER's netlink multicast group. */
+  | 'nlmcgrp'
+  /** TTY keystrokes (pam_tty_audit). */
+  | 'tty-data'
   | 'unclassified';
 
 const TYPES: ReadonlyArray<readonly [FieldType, readonly string[]]> = [
@@ -88,6 +92,8 @@ const TYPES: ReadonlyArray<readonly [FieldType, readonly string[]]> = [
   ['a1', ['a1']],
   ['a2', ['a2']],
   ['a3', ['a3']],
+  ['nlmcgrp', ['nl-mcgrp']],
+  ['tty-data', ['data']],
 ];
 
 const TYPE_OF: ReadonlyMap<string, FieldType> = new Map(

@@ -22,7 +22,7 @@ export type ObjKind =
   | 'system'
   | 'admin-defined-rule'
   | 'audit-config'
-  | 'security-policy'
+  | 'mac-config'
   | 'memory'
   | 'keystrokes'
   | 'device'

@@ -13,7 +13,7 @@ export const RECORD_ACTIONS: Readonly<Record<string, string>> = {
   CRED_DISP: 'disposed-credentials',
   USER_START: 'started-session',
   USER_END: 'ended-session',
-  USER_AVC: 'access-permission',
+  USER_AVC: 'accessed-mac-policy-controlled-object',
   USER_CHAUTHTOK: 'changed-password',
   USER_ERR: 'caused-account-error',
   CRED_REFR: 'refreshed-credentials',

@@ -19,10 +19,12 @@ const ACCOUNT: SimpleObject = { fields: ['id', 'acct'], kind: 'account' };
 const TERMINAL: SimpleObject = { fields: ['terminal'], kind: 'user-session' };
 const ACCT: SimpleObject = { fields: ['acct'], kind: 'user-session' };
 const COMMAND: SimpleObject = { fields: ['cmd'], kind: 'process' };
-const POLICY: SimpleObject = { fields: [], kind: 'security-policy' };
+const POLICY: SimpleObject = { fields: [], kind: 'mac-config' };
 const VM = (field: string): SimpleObject => ({ fields: [field], kind: 'virtual-machine' });
 
 const SIMPLE_OBJECTS: Readonly<Record<string, SimpleObject>> = {
+  // The SELinux target context of a user-space AVC (dbus, systemd); the kind stays unknown, as in ausearch 3.0.9.
+  USER_AVC: { fields: ['tcontext'], fromFirstRecord: true },
   SERVICE_START: { fields: ['unit'], kind: 'service' },
   SERVICE_STOP: { fields: ['unit'], kind: 'service' },
   SYSTEM_RUNLEVEL: { fields: ['new-level'], kind: 'system' },
@@ -64,8 +66,8 @@ const SIMPLE_OBJECTS: Readonly<Record<string, SimpleObject>> = {
   VIRT_RESOURCE: VM('resrc'),
   VIRT_CONTROL: VM('op'),
   LABEL_LEVEL_CHANGE: { fields: ['printer'], kind: 'printer' },
-  MAC_CONFIG_CHANGE: { fields: ['bool'], kind: 'security-policy' },
-  MAC_STATUS: { fields: ['enforcing'], kind: 'security-policy' },
+  MAC_CONFIG_CHANGE: { fields: ['bool'], kind: 'mac-config' },
+  MAC_STATUS: { fields: ['enforcing'], kind: 'mac-config' },
   MAC_POLICY_LOAD: POLICY,
   LABEL_OVERRIDE: POLICY,
   DEV_ALLOC: POLICY,

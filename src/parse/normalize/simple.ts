@@ -97,12 +97,19 @@ const login: Shape = (st, type) => {
   st.action = recordAction(type);
 };
 
+/**
+ * A kernel AVC without its SYSCALL: the contexts are subject and object, the decision (`denied`, `granted`) the
+ * result. ausearch 3.0.9 calls the subject an unknown account and every decision failed; so do we, to agree.
+ */
 const avc: Shape = (st, type) => {
   if (st.c.seek('comm')) st.how = st.text();
   else st.c.first();
   if (!st.primeSubject('scontext', 0)) st.c.first();
   if (!st.primeObject('tcontext', 0)) st.c.first();
   st.action = recordAction(type);
+  st.subjKind = 'unknown-acct';
+  st.c.first();
+  st.results = st.locate('seresult', 0) ?? st.results;
 };
 
 const DAEMON_START = 1200;
@@ -125,6 +132,7 @@ const daemon: Shape = (st, type) => {
 };
 
 const bpf: Shape = (st) => {
+  st.subjKind = 'system';
   st.action = opVerb(st, 'BPF');
   st.what = 'process';
   setProgramObject(st);
@@ -140,7 +148,23 @@ const listener: Shape = (st) => {
   st.action = opVerb(st, 'EVENT_LISTENER');
   st.what = 'socket';
   setProgramObject(st);
+  st.c.first();
   st.setResults(0);
+  st.c.first();
+  howFromExe(st);
+};
+
+/**
+ * A NETFILTER_CFG on its own (no SYSCALL beside it, as older kernels log a table's registration): the table is
+ * the object, the `comm` how, the subject the system, as ausearch 3.0.9 prints it.
+ */
+const netfilter: Shape = (st) => {
+  st.subjKind = 'system';
+  st.action = 'loaded-firewall-rule-to';
+  if (!st.primeObject('table', 0)) st.c.first();
+  st.what = 'firewall';
+  st.c.first();
+  if (st.c.seek('comm')) st.how = st.text();
 };
 
 /** Labeled networking (MAC_UNLBL_ALLOW … LAST_SELINUX). */
@@ -160,12 +184,12 @@ const labeledNetwork: Shape = (st, type) => {
     } else st.c.first();
   } else st.action = recordAction(type);
   if ((type === 'MAC_MAP_ADD' || type === 'MAC_MAP_DEL') && !st.primeObject('nlbl_domain', 0)) st.c.first();
-  st.what = 'security-policy';
+  st.what = 'mac-config';
   st.setResults(0);
 };
 
-/** Record types with no object of their own after the subject: HOW is left empty for them. */
-const NO_HOW: Readonly<Record<string, 'system' | 'service'>> = {
+/** Record types whose object is the system itself, of a fixed kind (their HOW is still the exe, as in 3.0.9). */
+const FIXED_KIND: Readonly<Record<string, 'system' | 'service'>> = {
   SYSTEM_BOOT: 'system',
   SYSTEM_SHUTDOWN: 'service',
 };
@@ -220,11 +244,8 @@ const common: Shape = (st, type) => {
     st.skipAttr('key_enforce', 0);
     st.skipAttr('gpg_res', 0);
   }
-  const fixedKind = tableEntry(NO_HOW, type);
-  if (fixedKind !== undefined) {
-    st.what = fixedKind;
-    return;
-  }
+  const fixedKind = tableEntry(FIXED_KIND, type);
+  if (fixedKind !== undefined) st.what = fixedKind;
   c.first();
   const howField = tableEntry(HOW_FIELD, type);
   if (howField !== undefined) {
@@ -232,6 +253,13 @@ const common: Shape = (st, type) => {
     return;
   }
   howFromExe(st);
+  // A USER_AVC names the SELinux source context as its subject when its message has one, and no result (it says
+  // what the policy decided, not whether an action succeeded), as ausearch 3.0.9 prints it.
+  if (type === 'USER_AVC') {
+    c.first();
+    st.primeSubject('scontext', 0);
+    st.results = undefined;
+  }
 };
 
 const SHAPES: Readonly<Record<string, Shape>> = {
@@ -244,6 +272,7 @@ const SHAPES: Readonly<Record<string, Shape>> = {
   AVC: avc,
   BPF: bpf,
   EVENT_LISTENER: listener,
+  NETFILTER_CFG: netfilter,
 };
 
 function shapeOf(type: string): Shape {
@@ -255,10 +284,9 @@ function shapeOf(type: string): Shape {
   return common;
 }
 
-/** Normalizes a one-record event; false when auparse declines (a lone NETFILTER_CFG). */
+/** Normalizes a one-record event. */
 export function normalizeSimple(st: NormState): boolean {
   const type = st.c.type ?? '';
-  if (type === 'NETFILTER_CFG') return false;
   st.evkind = eventKind(type);
   shapeOf(type)(st, type);
   return true;
