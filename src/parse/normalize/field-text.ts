@@ -230,8 +230,8 @@ const TEXT: Readonly<Record<FieldType, (ref: FieldRef, ctx: InterpretContext) =>
   a1: (ref, ctx) => argText(ref, 'a1', ctx),
   a2: (ref, ctx) => argText(ref, 'a2', ctx),
   a3: (ref, ctx) => argText(ref, 'a3', ctx),
-  // auparse's print_nlmcgrp (hex): 1 is the audit log's multicast group, anything else none.
   'tty-data': (ref) => ttyKeystrokes(fieldRaw(ref)),
+  // auparse's print_nlmcgrp (hex): 1 is the audit log's multicast group, anything else none.
   nlmcgrp: (ref) => (Number.parseInt(fieldRaw(ref), 16) === 1 ? 'audit-netlink-multicast' : 'audit-none'),
   unclassified: (ref) => fieldRaw(ref),
 };
