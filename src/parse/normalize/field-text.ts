@@ -117,14 +117,14 @@ function idText(value: string, base: 10 | 16, kind: 'user' | 'group', ctx: Inter
   return mapId(String(n), kind, ctx.accounts);
 }
 
-/** chmod-style mode argument → `0644` (with `S_ISUID|`… prefixes), as auparse's print_mode_short. */
+/** chmod-style mode argument → `0644` (with `suid,`… prefixes), as ausearch 3.0.9 prints it (`suid,sgid,0755`). */
 function modeShort(value: string): string {
   const n = Number.parseInt(value, 16);
   if (!Number.isFinite(n)) return value;
   const special = [
-    [0o4000, 'S_ISUID|'],
-    [0o2000, 'S_ISGID|'],
-    [0o1000, 'S_ISVTX|'],
+    [0o4000, 'suid,'],
+    [0o2000, 'sgid,'],
+    [0o1000, 'sticky,'],
   ] as const;
   const prefix = special.map(([bit, text]) => ((n & bit) !== 0 ? text : '')).join('');
   return `${prefix}0${(n & 0o777).toString(8).padStart(3, '0')}`;
