@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allProcessTicks, cpuJiffies, descendants, memoryOf } from './proc.mjs';
+import { allProcessTicks, cpuJiffies, descendants, memoryOf, ticksWithReapedChildren } from './proc.mjs';
 
 const TIME = '/usr/bin/time';
 
@@ -21,7 +21,9 @@ const TIME = '/usr/bin/time';
  * - profile (opts.profile): CPU seconds over the whole machine during the run, sampled every 100 ms (a
  *   short-lived process loses its last < 100 ms), split into { tool, sshd, bench, other }, each a list of
  *   { comm, s } by command name: `tool` is the command's process tree, `sshd` the trees under
- *   `opts.sshdPids()` (the fleet's listeners), `bench` this process, `other` the rest of the machine.
+ *   `opts.sshdPids()` (the fleet's listeners), `bench` this process, `other` the rest of the machine; and
+ *   `sshdExact`, the fleet's CPU seconds counted exactly: the listeners' own and their reaped sessions' (cutime,
+ *   cstime), plus the sessions still alive at the end.
  * opts: { stdin?: string, env?, cwd?, pollMs = 100, profile = false, sshdPids?: () => number[] }.
  */
 export function measure(cmd, args, opts = {}) {
@@ -32,6 +34,7 @@ export function measure(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {
     const cpu0 = cpuJiffies();
     const ticks0 = opts.profile ? allProcessTicks() : undefined;
+    const sshdReaped0 = opts.profile ? ticksWithReapedChildren(opts.sshdPids?.() ?? []) : 0;
     const started = process.hrtime.bigint();
     const child = spawn(useTime ? TIME : cmd, argv, {
       stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -114,6 +117,15 @@ export function measure(cmd, args, opts = {}) {
             [...m].map(([comm, t]) => ({ comm, s: t / hz })).sort((a, b) => b.s - a.s),
           ]),
         );
+        // Sessions not yet reaped count by their own ticks; the others are in the listeners' cutime/cstime.
+        const procsEnd = allProcessTicks();
+        let alive = 0;
+        for (const [pid, v] of procsEnd) {
+          if (sshdRoots.has(pid) || classify(pid, procsEnd) !== 'sshd') continue;
+          const before = ticks0.get(pid);
+          alive += before && before.comm === v.comm ? v.ticks - before.ticks : v.ticks;
+        }
+        profile.sshdExact = (ticksWithReapedChildren([...sshdRoots]) - sshdReaped0 + alive) / hz;
       }
       let userS = Number.NaN;
       let sysS = Number.NaN;

@@ -112,3 +112,17 @@ export function allProcessTicks() {
   }
   return out;
 }
+
+/**
+ * CPU jiffies of `pids` and of every child they have reaped (utime + stime + cutime + cstime): for a long-lived
+ * parent such as an sshd listener, the exact CPU of every session process that ended since it started, however
+ * short-lived, which a sampler misses.
+ */
+export function ticksWithReapedChildren(pids) {
+  let sum = 0;
+  for (const pid of pids) {
+    const f = statFields(pid);
+    if (f) sum += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  }
+  return sum;
+}
