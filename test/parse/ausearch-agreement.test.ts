@@ -19,6 +19,7 @@ import { ausearchParts, type NormalizedColumns, normalizeEvent } from '../../src
 import { Reassembler } from '../../src/parse/reassemble.js';
 import { tokenizeLine } from '../../src/parse/tokenize.js';
 import type { AccountMaps, AuditEvent } from '../../src/types.js';
+import { AUSEARCH_COLUMNS } from '../helpers/ausearch-columns.js';
 
 /** The corpus with its golden files: `../shared/corpus` beside the repository (see test/fixtures/corpus/README.md). */
 const CORPUS =
@@ -27,24 +28,6 @@ const VARIANTS = ['enriched', 'raw', 'node-user', 'node-hostname'] as const;
 const LOGS = ['audit.log.2', 'audit.log.1', 'audit.log'] as const;
 const REPORT = process.env.AGREEMENT_REPORT === '1';
 const MIN_AGREEMENT = 0.99;
-
-/** Our column → ausearch's CSV column. */
-const COLUMNS: ReadonlyArray<readonly [keyof NormalizedColumns, string]> = [
-  ['event_type', 'EVENT'],
-  ['event_kind', 'EVENT_KIND'],
-  ['session', 'SESSION'],
-  ['subj_prime', 'SUBJ_PRIME'],
-  ['subj_sec', 'SUBJ_SEC'],
-  ['subj_kind', 'SUBJ_KIND'],
-  ['action', 'ACTION'],
-  ['result', 'RESULT'],
-  ['obj_prime', 'OBJ_PRIME'],
-  ['obj_sec', 'OBJ_SEC'],
-  ['obj2', 'OBJ2'],
-  ['obj_kind', 'OBJ_KIND'],
-  ['how', 'HOW'],
-  ['key', 'KEY'],
-];
 
 type GoldenRow = Readonly<Record<string, string>>;
 
@@ -206,7 +189,7 @@ function compareLog(variant: string, log: string): LogResult {
     const rows = goldenByKey.get(ourKey(o.event)) ?? [];
     // Of the rows of a split event, ours describes the first part.
     const row = rows.find((r) => r.EVENT === o.columns.event_type) ?? rows[0];
-    for (const [col, theirs] of COLUMNS) {
+    for (const [col, theirs] of AUSEARCH_COLUMNS) {
       const a = o.columns[col];
       const b = row?.[theirs] ?? '';
       const same = row === undefined ? false : (MAPPED[col]?.(a, b, row) ?? a === b);
@@ -218,17 +201,19 @@ function compareLog(variant: string, log: string): LogResult {
       }
     }
   }
-  const agreement = Object.fromEntries(COLUMNS.map(([col]) => [col, (agree[col] ?? 0) / ours.length]));
+  const agreement = Object.fromEntries(
+    AUSEARCH_COLUMNS.map(([col]) => [col, (agree[col] ?? 0) / ours.length]),
+  );
   return { name: `${variant}/${log}`, events: ours.length, split, agreement, differences, mapped };
 }
 
 function printReport(results: readonly LogResult[]): void {
-  const head = ['log', 'events', 'split', ...COLUMNS.map(([c]) => c)];
+  const head = ['log', 'events', 'split', ...AUSEARCH_COLUMNS.map(([c]) => c)];
   const rows = results.map((r) => [
     r.name,
     String(r.events),
     String(r.split),
-    ...COLUMNS.map(([c]) => ((r.agreement[c] ?? 0) * 100).toFixed(1)),
+    ...AUSEARCH_COLUMNS.map(([c]) => ((r.agreement[c] ?? 0) * 100).toFixed(1)),
   ]);
   console.log([head, ...rows].map((r) => r.join(' | ')).join('\n'));
   for (const r of results) for (const d of r.differences) console.log(`DIFFERENT ${d}`);
@@ -251,7 +236,7 @@ describe('agreement with ausearch 3.0.9 on the real corpus', () => {
       it(`${variant}/${log}: reports every ausearch event and agrees on ≥99% per column`, () => {
         const result = compareLog(variant, log);
         results.push(result);
-        for (const [col] of COLUMNS) {
+        for (const [col] of AUSEARCH_COLUMNS) {
           expect(result.agreement[col], `${result.name} ${col}`).toBeGreaterThanOrEqual(MIN_AGREEMENT);
         }
       });

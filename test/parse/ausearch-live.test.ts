@@ -21,24 +21,7 @@ import { recordTypeName } from '../../src/parse/tables/record-types.js';
 import { syscallName } from '../../src/parse/tables/syscalls.js';
 import { tokenizeLine } from '../../src/parse/tokenize.js';
 import type { AuditEvent } from '../../src/types.js';
-
-/** Our column → ausearch's CSV column. */
-const COLUMNS: ReadonlyArray<readonly [keyof NormalizedColumns, string]> = [
-  ['event_type', 'EVENT'],
-  ['event_kind', 'EVENT_KIND'],
-  ['session', 'SESSION'],
-  ['subj_prime', 'SUBJ_PRIME'],
-  ['subj_sec', 'SUBJ_SEC'],
-  ['subj_kind', 'SUBJ_KIND'],
-  ['action', 'ACTION'],
-  ['result', 'RESULT'],
-  ['obj_prime', 'OBJ_PRIME'],
-  ['obj_sec', 'OBJ_SEC'],
-  ['obj2', 'OBJ2'],
-  ['obj_kind', 'OBJ_KIND'],
-  ['how', 'HOW'],
-  ['key', 'KEY'],
-];
+import { AUSEARCH_COLUMNS } from '../helpers/ausearch-columns.js';
 
 /**
  * Where we deliberately differ from ausearch 3.0.9, by record type and column:
@@ -233,7 +216,7 @@ describe('normalized columns against the installed ausearch, on record shapes th
     for (const row of theirs) {
       const our = mine.get(row.SERIAL_NUM ?? '');
       expect(our, `ausearch's event ${row.SERIAL_NUM} ${row.EVENT}`).toBeDefined();
-      for (const [col, theirCol] of COLUMNS) {
+      for (const [col, theirCol] of AUSEARCH_COLUMNS) {
         const a = our![col];
         const b = row[theirCol] ?? '';
         if (sameText(a, b)) continue;

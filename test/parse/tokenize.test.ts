@@ -77,40 +77,16 @@ describe('tokenizeLine', () => {
       'type=USER_ACCT msg=audit(1170021601.340:294): user pid=13015 uid=0 auid=4294967295 subj=system_u:system_r:crond_t:s0-s0:c0.c1023 msg=\'PAM: accounting acct=root : exe="/usr/sbin/crond" (hostname=?, addr=?, terminal=cron res=success)\'';
     const { record, issue } = tokenizeLine(pam, 'f', 1);
     expect(issue).toBeUndefined();
-    expect(record!.fields).toEqual([
-      'pid',
-      '13015',
-      'uid',
-      '0',
-      'auid',
-      '4294967295',
-      'subj',
-      'system_u:system_r:crond_t:s0-s0:c0.c1023',
-      'acct',
-      'root',
-      'exe',
-      '"/usr/sbin/crond"',
-      'hostname',
-      '?',
-      'addr',
-      '?',
-      'terminal',
-      'cron',
-      'res',
-      'success',
-    ]);
+    // Name/value pairs, space-separated (the values here have no spaces).
+    expect(record!.fields.join(' ')).toBe(
+      'pid 13015 uid 0 auid 4294967295 subj system_u:system_r:crond_t:s0-s0:c0.c1023 acct root ' +
+        'exe "/usr/sbin/crond" hostname ? addr ? terminal cron res success',
+    );
     const login =
       'type=LOGIN msg=audit(1170021601.343:296): login pid=13015 uid=0 old auid=4294967295 new auid=0';
-    expect(tokenizeLine(login, 'f', 2).record!.fields).toEqual([
-      'pid',
-      '13015',
-      'uid',
-      '0',
-      'auid',
-      '4294967295',
-      'auid',
-      '0',
-    ]);
+    expect(tokenizeLine(login, 'f', 2).record!.fields.join(' ')).toBe(
+      'pid 13015 uid 0 auid 4294967295 auid 0',
+    );
   });
 
   it('keeps the parentheses of (none) and (null), and the colons of an IPv6 address', () => {
