@@ -186,7 +186,7 @@ describe('normalized columns against the installed ausearch, on record shapes th
 
   /**
    * Writes `events` to a log, runs ausearch and our parser on it, and returns the disagreements: those `known`
-   * allows for an event (its type and our columns) apart from the others.
+   * allows (by the event's type, serial and column) apart from the others.
    */
   function compare(
     name: string,
