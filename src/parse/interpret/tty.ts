@@ -3,7 +3,7 @@
  * prints them (interpret.c print_tty_data): runs of printable bytes in double quotes, every other key by name in
  * angle brackets, comma-separated: `"sudo su",<ret>,<up>,<backspace>`. A value that is not hex is shown as written.
  */
-import { decodeHexBytes, isHex } from './hex.js';
+import { decodeHexBytes } from './hex.js';
 
 /**
  * Byte sequences → key names, first match wins (auparse tty_named_keys.h): control characters, the arrow and
@@ -62,8 +62,7 @@ function quotedByte(b: number): string {
 
 /** A TTY record's `data=` value → the keystrokes as auparse prints them. */
 export function ttyKeystrokes(raw: string): string {
-  if (!isHex(raw)) return raw;
-  const bytes = decodeHexBytes(raw);
+  const bytes = raw === '' ? undefined : decodeHexBytes(raw);
   if (bytes === undefined) return raw;
   const parts: string[] = [];
   let run = '';

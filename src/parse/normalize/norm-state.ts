@@ -116,9 +116,9 @@ export class NormState {
     return true;
   }
 
-  /** set_results. */
-  setResults(rnum: number): void {
-    this.results = this.locate('res', rnum) ?? this.results;
+  /** set_results: the `res` field (or, for a kernel AVC, `seresult`, its decision). */
+  setResults(rnum: number, name = 'res'): void {
+    this.results = this.locate(name, rnum) ?? this.results;
   }
 
   /** set_prime_object. */

@@ -109,7 +109,7 @@ const avc: Shape = (st, type) => {
   st.action = recordAction(type);
   st.subjKind = 'unknown-acct';
   st.c.first();
-  st.results = st.locate('seresult', 0) ?? st.results;
+  st.setResults(0, 'seresult');
 };
 
 const DAEMON_START = 1200;
