@@ -15,8 +15,11 @@ import { join } from 'node:path';
 import Papa from 'papaparse';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAccounts } from '../../src/parse/interpret/accounts.js';
+import { decodeValue } from '../../src/parse/interpret/fields.js';
+import { fieldType } from '../../src/parse/normalize/field-types.js';
 import { type NormalizedColumns, normalizeEvent } from '../../src/parse/normalize/index.js';
 import { Reassembler } from '../../src/parse/reassemble.js';
+import { ENCODED_FIELDS, ESCAPED_FIELDS } from '../../src/parse/tables/escaped-fields.js';
 import { recordTypeName } from '../../src/parse/tables/record-types.js';
 import { syscallName } from '../../src/parse/tables/syscalls.js';
 import { tokenizeLine } from '../../src/parse/tokenize.js';
@@ -263,6 +266,45 @@ describe('normalized columns against the installed ausearch, on record shapes th
     expect(differences).toEqual([]);
     // ausearch 3.0.9 still calls each of them triggered-audit-rule (else NEWER_SYSCALLS should shrink).
     expect(new Set(known.map((k) => syscallOfSerial.get(k.split(' ')[1]!)))).toEqual(NEWER_SYSCALLS);
+  });
+
+  it('decodes the hex-encoded fields ausearch -i decodes, and no others', () => {
+    // Every name auparse 3.0.9 or a later one may encode, or types otherwise (fp: capabilities), each written as
+    // the hex of "a b" in one user-space record: `ausearch -i` shows those it decodes as `a b`.
+    const hex = Buffer.from('a b').toString('hex');
+    const candidates = [
+      ...ENCODED_FIELDS,
+      ...[
+        'old-vcpu',
+        'new-vcpu',
+        'sig_name',
+        'unit',
+        'fp',
+        'new_user',
+        'old_user',
+        'op',
+        'terminal',
+        'hostname',
+      ],
+    ];
+    const log = join(dir, 'escaped.log');
+    const body = candidates.map((name) => `${name}=${hex}`).join(' ');
+    writeFileSync(
+      log,
+      `type=USER_ACCT msg=audit(1750000000.100:9100): pid=1 uid=0 auid=0 ses=1 msg='op=x ${body} res=success'\n`,
+    );
+    const interpreted = ausearch(['-if', log, '-i']);
+    const decodedByAusearch = candidates.filter((name) => interpreted.includes(` ${name}=a b`));
+    const fenced = candidates.filter((name) => interpreted.includes(` ${name}="a b"`)); // TTY data: in quotes
+    expect(fenced).toEqual(['data']);
+    // Ours: the evidence columns' decoding, and the normalizer's types.
+    expect(candidates.filter((name) => decodeValue('USER_ACCT', name, hex) === 'a b')).toEqual([
+      ...decodedByAusearch,
+      ...fenced,
+    ]);
+    expect(decodedByAusearch.filter((name) => fieldType('USER_ACCT', name, hex) === 'escaped')).toEqual(
+      ESCAPED_FIELDS,
+    );
   });
 
   it('shows a chmod’s new mode as ausearch -i does, special bits included', () => {

@@ -3,61 +3,13 @@
  *
  * auditd writes an untrusted string double-quoted when it is plain ASCII, and as unquoted hex when it holds a
  * space, a quote, a control byte or non-ASCII (audit_log_n_untrustedstring in the kernel, audit_encode_value in
- * user space). Which fields can be encoded this way is auparse's AUPARSE_TYPE_ESCAPED list (typetab.h).
+ * user space). Which fields can be encoded this way: tables/escaped-fields.ts.
  */
 import type { AuditRecord } from '../../types.js';
 import { LineRecord } from '../record.js';
+import { ENCODED_FIELDS } from '../tables/escaped-fields.js';
 import { rawField } from '../tokenize.js';
 import { decodeHex, isHex } from './hex.js';
-
-/** Fields that auditd may hex-encode (auparse typetab.h, AUPARSE_TYPE_ESCAPED and _ESCAPED_KEY). */
-const ESCAPED = new Set([
-  'path',
-  'comm',
-  'exe',
-  'file',
-  'name',
-  'watch',
-  'cwd',
-  'cmd',
-  'acct',
-  'dir',
-  'key',
-  'vm',
-  'old-chardev',
-  'new-chardev',
-  'old-disk',
-  'new-disk',
-  'old-fs',
-  'new-fs',
-  'old-net',
-  'new-net',
-  'device',
-  'cgroup',
-  'apparmor',
-  'operation',
-  'denied_mask',
-  'info',
-  'profile',
-  'requested_mask',
-  'old-rng',
-  'new-rng',
-  'ocomm',
-  'grp',
-  'new_group',
-  'invalid_context',
-  'sw',
-  'root_dir',
-  'proctitle',
-  'data',
-  'old-vcpu',
-  'new-vcpu',
-  'sig_name',
-  'unit',
-  'fp',
-  'new_user',
-  'old_user',
-]);
 
 /** The separator auditd puts between several keys of one rule (AUDIT_KEY_SEPARATOR). */
 export const KEY_SEPARATOR = '\u0001';
@@ -79,7 +31,7 @@ export function decodeValue(recordType: string, name: string, raw: string): stri
   }
   if (
     raw.length >= 2 &&
-    (ESCAPED.has(name) || (recordType === 'EXECVE' && isExecveArg(name))) &&
+    (ENCODED_FIELDS.has(name) || (recordType === 'EXECVE' && isExecveArg(name))) &&
     isHex(raw)
   ) {
     return decodeHex(raw) ?? raw;

@@ -3,6 +3,7 @@
  * limited to the types whose text can reach a normalized column.
  */
 import { isHex } from '../interpret/hex.js';
+import { ESCAPED_FIELDS } from '../tables/escaped-fields.js';
 
 export type FieldType =
   | 'uid'
@@ -48,39 +49,7 @@ const TYPES: ReadonlyArray<readonly [FieldType, readonly string[]]> = [
   ],
   ['gid', ['obj_gid', 'gid', 'egid', 'sgid', 'fsgid', 'ogid', 'igid', 'inode_gid', 'new_gid']],
   ['session', ['ses']],
-  [
-    'escaped',
-    [
-      'path',
-      'comm',
-      'exe',
-      'file',
-      'watch',
-      'cwd',
-      'cmd',
-      'acct',
-      'dir',
-      'vm',
-      'old-chardev',
-      'new-chardev',
-      'old-disk',
-      'new-disk',
-      'old-fs',
-      'new-fs',
-      'old-net',
-      'new-net',
-      'device',
-      'cgroup',
-      'old-rng',
-      'new-rng',
-      'ocomm',
-      'grp',
-      'new_group',
-      'invalid_context',
-      'sw',
-      'root_dir',
-    ],
-  ],
+  ['escaped', ESCAPED_FIELDS],
   ['escaped-file', ['name']],
   ['escaped-key', ['key']],
   ['success', ['res', 'result']],
