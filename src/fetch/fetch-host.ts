@@ -5,12 +5,12 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { TimeWindow } from '../config/window.js';
-import type { SweepError } from '../errors.js';
+import { isSweepError, SweepError } from '../errors.js';
 import { safeFileName } from '../file-name.js';
 import type { InventoryHost } from '../inventory/types.js';
 import { isOutputFailure, StreamFailure } from '../output-error.js';
@@ -23,7 +23,7 @@ import {
 import { PRIVATE_DIR, PRIVATE_FILE } from '../private-files.js';
 import type { AccountMaps, HostFailureCode, ParseCounters } from '../types.js';
 import { hostFailure } from './host-failure.js';
-import { firstEventTime, selectForWindow } from './list-logs.js';
+import { firstEventTime, relocate, rotatedBetween, selectForWindow } from './list-logs.js';
 import { connectHost, openTransport } from './open-transport.js';
 import type { RetryOptions } from './retry.js';
 import type { Session, SessionOptions } from './session.js';
@@ -151,10 +151,28 @@ async function locateCursor(
  */
 const MTIME_SLACK_MS = 1000;
 
+/**
+ * A read's `opened` check found the log rotated since it was listed: the path may now name another file.
+ * `listing` is the log as it is now.
+ */
+class LogRotated extends Error {
+  constructor(readonly listing: RemoteFile[]) {
+    super('the log rotated since it was listed');
+  }
+}
+
+/** Rotations followed during one host's read before it gives up (auditd rotating faster than it can be read). */
+const MAX_ROTATIONS_FOLLOWED = 5;
+
 interface PlannedRead {
   readonly file: RemoteFile;
   readonly start: number;
   readonly live: boolean;
+  /**
+   * Read after the log rotated this many times during the sweep: the raw copy's name says so, since the file
+   * copied earlier under the same name (before the rotation) was another one.
+   */
+  readonly afterRotations?: number;
 }
 
 /** Decides which files to read and from where: window selection, then the incremental cursor. */
@@ -217,7 +235,8 @@ function stampOf(f: RemoteFile): string {
 /**
  * Reads one file into the parser (and the raw copy). `record` receives what was received, also when the read
  * fails half-way (the manifest then shows the file incomplete). Resolves with the end of the last complete line
- * handed to the parser and, from offset 0, the file's first {@link HEAD_FINGERPRINT_BYTES} bytes.
+ * handed to the parser and, from offset 0, the file's first {@link HEAD_FINGERPRINT_BYTES} bytes; or, when
+ * `opened` found that the log rotated before the file was opened, with that {@link LogRotated}, nothing read.
  */
 async function readOne(
   transport: LogTransport,
@@ -228,7 +247,8 @@ async function readOne(
   afterChunk: () => Promise<void>,
   onBytes: (n: number) => void,
   record: (fetched: FetchedFile) => void,
-): Promise<{ consumedEnd: number; head: Buffer }> {
+  opened: () => Promise<void>,
+): Promise<{ consumedEnd: number; head: Buffer } | LogRotated> {
   const { file, start, live } = read;
   const end = file.size;
   const hash: Hash = createHash('sha256');
@@ -244,16 +264,18 @@ async function readOne(
         : `${safe}-${createHash('sha256').update(host.name).digest('hex').slice(0, 8)}`;
     await mkdir(join(options.keepRawDir, dir), { recursive: true, mode: PRIVATE_DIR });
     // Relative to the raw folder, so that the manifest still holds when the report folder is moved.
-    rawFile = join(dir, start > 0 ? `${file.name}.from-${start}` : file.name);
+    const rotations = read.afterRotations === undefined ? '' : `.after-rotation-${read.afterRotations}`;
+    rawFile = join(dir, `${file.name}${start > 0 ? `.from-${start}` : ''}${rotations}`);
     raw = createWriteStream(join(options.keepRawDir, rawFile), { flags: 'wx', mode: PRIVATE_FILE });
     rawFailure = new StreamFailure(raw);
   }
-  const source: Readable = transport.read(file.path, { start, end });
+  const source: Readable = transport.read(file.path, { start, end, opened });
   const gz = file.name.endsWith('.gz');
   const boundary = new LineBoundary(parser, live);
   parser.beginFile(file.path);
   let received = 0;
   let head = Buffer.alloc(0);
+  let rotated: LogRotated | undefined;
   try {
     const bytes: AsyncIterable<Buffer> = gz ? gunzipTap(source, hash, raw, (n) => tally(n)) : source;
     for await (const chunk of bytes) {
@@ -274,21 +296,42 @@ async function readOne(
       raw.end();
       await rawFailure?.until('finish');
     }
+  } catch (err) {
+    // The file is not the one listed (the log rotated): nothing of it was received; the caller finds where it went.
+    // A file gone by the time it was opened may have rotated out from under its name too.
+    if (received > 0) throw err;
+    if (err instanceof LogRotated) rotated = err;
+    else if (isSweepError(err) && err.code === 'LOG_MISSING') {
+      rotated = await opened().then(
+        () => undefined,
+        (again: unknown) => (again instanceof LogRotated ? again : undefined),
+      );
+    }
+    if (rotated === undefined) throw err;
   } finally {
     // After a failure, what was copied so far is kept (evidence of a partial read), unless the copy itself failed.
     if (raw && !raw.writableFinished && !raw.errored) await new Promise<void>((r) => raw?.end(() => r()));
-    record({
-      path: file.path,
-      name: file.name,
-      start,
-      end: start + received,
-      remoteSize: file.size,
-      remoteMtime: stampOf(file),
-      inode: file.inode,
-      sha256: hash.digest('hex'),
-      rawFile,
-      complete: start + received === end,
-    });
+    if (rotated === undefined) {
+      record({
+        path: file.path,
+        name: file.name,
+        start,
+        end: start + received,
+        remoteSize: file.size,
+        remoteMtime: stampOf(file),
+        inode: file.inode,
+        sha256: hash.digest('hex'),
+        rawFile,
+        complete: start + received === end,
+      });
+    }
+  }
+  if (rotated !== undefined) {
+    // Its empty copy goes: the file will be read (and copied) under the name it has now.
+    if (rawFile !== undefined && options.keepRawDir !== undefined)
+      await rm(join(options.keepRawDir, rawFile));
+    parser.endFile();
+    return rotated;
   }
   parser.endFile();
   return { consumedEnd: gz ? end : start + boundary.consumed, head };
@@ -367,9 +410,17 @@ export async function fetchHost(
   try {
     session = await connectHost(host, options);
     const transport = await openTransport(host, session);
-    const listed = await transport.listLogs(host.logPath);
-    const reads = await plan(transport, listed, options, notes);
+    let listed = await transport.listLogs(host.logPath);
+    let reads = await plan(transport, listed, options, notes);
     reading = true;
+    const logName = posix.basename(host.logPath);
+    // Each file is checked at its open: a path read after a rotation names another file (audit.log.1 is then the
+    // former live log). An open handle (or a running `cat`) keeps its file whatever is renamed afterwards.
+    const opened = async (): Promise<void> => {
+      const now = await transport.listLogs(host.logPath);
+      if (rotatedBetween(logName, listed, now)) throw new LogRotated(now);
+    };
+    let rotations = 0;
     const onProgress = options.onProgress;
     const chunkDone = onProgress
       ? () => {
@@ -377,8 +428,9 @@ export async function fetchHost(
           return afterChunk();
         }
       : afterChunk;
-    for (const read of reads) {
-      const { consumedEnd, head } = await readOne(
+    for (let k = 0; k < reads.length; k++) {
+      const read = reads[k]!;
+      const outcome = await readOne(
         transport,
         read,
         parser,
@@ -389,7 +441,36 @@ export async function fetchHost(
           bytes += n;
         },
         (fetched) => files.push(fetched),
+        opened,
       );
+      if (outcome instanceof LogRotated) {
+        // The files before this one were read whole from the files listed; this one and the newer ones are read
+        // under the names they have now.
+        const now = outcome.listing;
+        const moved = relocate(logName, read.file, listed, now);
+        rotations++;
+        if (moved === undefined || rotations > MAX_ROTATIONS_FOLLOWED) {
+          throw new SweepError(
+            'INTERRUPTED',
+            moved === undefined
+              ? `${read.file.path} rotated out of reach while the files before it were read (num_logs too low for the sweep's pace?)`
+              : `the log rotated ${rotations} times while it was read; sweep the host again`,
+          );
+        }
+        notes.push(`the log rotated during the read: ${read.file.name} was read as ${moved.name}`);
+        const newest = now[now.length - 1];
+        const rest = now.slice(now.indexOf(moved)).map((file) => ({
+          file,
+          start: file === moved ? read.start : 0,
+          live: file === newest && file.name === logName,
+          afterRotations: rotations,
+        }));
+        reads = [...reads.slice(0, k), ...rest.filter((r) => r.start < r.file.size || r.live)];
+        listed = now;
+        k--;
+        continue;
+      }
+      const { consumedEnd, head } = outcome;
       if (!read.file.name.endsWith('.gz')) {
         // The cursor marks the end of the newest plain file read: the live log, or, while the live log is still
         // empty after a rotation, the rotated file just read to its end (found again by its head next time).

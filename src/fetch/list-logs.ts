@@ -147,3 +147,53 @@ export function firstEventTime(headBytes: Buffer): number | undefined {
     start = nl + 1;
   }
 }
+
+/**
+ * What tells one rotated file from another in a listing. A rotated file is no longer written to, so its size and
+ * mtime stay as they are; the inode, when the transport tells it, settles it.
+ */
+function identity(f: RemoteFile): string {
+  return `${f.size}:${f.mtimeMs}:${f.inode ?? ''}`;
+}
+
+/**
+ * Whether the log rotated between two listings of `logName`'s family. A rotation renames every rotated file and
+ * turns the live log into `.1`, so the rotated files (name and identity) are no longer the same; with inodes, the
+ * live log's changes too. The live log's size and mtime change as auditd writes: they say nothing.
+ */
+export function rotatedBetween(
+  logName: string,
+  before: readonly RemoteFile[],
+  after: readonly RemoteFile[],
+): boolean {
+  const rotated = (files: readonly RemoteFile[]) =>
+    files
+      .filter((f) => f.name !== logName)
+      .map((f) => `${f.name}|${identity(f)}`)
+      .sort()
+      .join('\n');
+  const live = (files: readonly RemoteFile[]) => {
+    const f = files.find((x) => x.name === logName);
+    return f === undefined ? 'none' : `${f.inode ?? ''}`;
+  };
+  return rotated(before) !== rotated(after) || live(before) !== live(after);
+}
+
+/**
+ * Where `file`, as listed in `before`, is in `after` (a later listing, after the log rotated); undefined when it
+ * is gone (deleted past `num_logs`, or compressed). By inode when the transport tells inodes. Otherwise a rotated
+ * file by its size and mtime; the live log, which auditd wrote to until it rotated it, as the oldest of the
+ * rotated files `before` did not have, no shorter than it was.
+ */
+export function relocate(
+  logName: string,
+  file: RemoteFile,
+  before: readonly RemoteFile[],
+  after: readonly RemoteFile[],
+): RemoteFile | undefined {
+  if (file.inode !== undefined) return after.find((f) => f.inode === file.inode);
+  const rotated = after.filter((f) => f.name !== logName);
+  if (file.name !== logName) return rotated.find((f) => identity(f) === identity(file));
+  const known = new Set(before.filter((f) => f.name !== logName).map(identity));
+  return rotated.find((f) => !known.has(identity(f)) && f.size >= file.size);
+}

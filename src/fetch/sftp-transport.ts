@@ -14,13 +14,13 @@ import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import { SweepError } from '../errors.js';
 import { orderRotated, rotationSlot } from './list-logs.js';
 import {
-  type ByteRange,
   checkRange,
   endedEarly,
   interrupted,
   type LogTransport,
   logMissing,
   permissionDenied,
+  type ReadOptions,
   type RemoteFile,
 } from './transport.js';
 
@@ -58,7 +58,7 @@ export interface SftpTransportOptions {
   readonly highWaterMark?: number;
 }
 
-export interface SftpReadOptions extends ByteRange {
+export interface SftpReadOptions extends ReadOptions {
   readonly concurrency?: number;
   readonly chunkSize?: number;
   readonly highWaterMark?: number;
@@ -181,6 +181,7 @@ export class SftpReadStream extends Readable {
   private inFlight = 0;
   private pending = 0;
   private readonly connectionGone: Promise<unknown> | undefined;
+  private readonly opened: (() => Promise<void>) | undefined;
 
   constructor(sftp: SFTPWrapper, filePath: string, options: SftpReadOptions = {}) {
     super({ highWaterMark: options.highWaterMark ?? SFTP_READ_DEFAULTS.highWaterMark });
@@ -198,6 +199,7 @@ export class SftpReadStream extends Readable {
     this.shortFile = options.shortFile ?? 'error';
     this.user = options.user ?? 'the login user';
     this.connectionGone = options.closed;
+    this.opened = options.opened;
     void options.closed?.then(() => {
       if (!this.finished && !this.destroyed) this.destroy(interrupted(this.path, 'connection lost'));
     });
@@ -235,8 +237,17 @@ export class SftpReadStream extends Readable {
           return;
         }
         this.handle = handle;
+        // The handle holds the file from here on, whatever is renamed: `opened` may check that it is the one meant.
+        const ready = (): void => {
+          if (this.opened === undefined) callback();
+          else
+            this.opened().then(
+              () => callback(),
+              (err: unknown) => callback(err as Error),
+            );
+        };
         if (this.explicitEnd) {
-          callback();
+          ready();
           return;
         }
         this.sftp.fstat(handle, (statErr, stats) => {
@@ -249,7 +260,7 @@ export class SftpReadStream extends Readable {
             return;
           }
           this.end = stats.size;
-          callback();
+          ready();
         });
       });
     } catch (err) {
@@ -475,8 +486,8 @@ export function createSftpTransport(sftp: SFTPWrapper, options: SftpTransportOpt
 
     stat,
 
-    read(filePath: string, range: ByteRange = {}): Readable {
-      return new SftpReadStream(sftp, filePath, { ...tuning, ...range, user });
+    read(filePath: string, options: ReadOptions = {}): Readable {
+      return new SftpReadStream(sftp, filePath, { ...tuning, ...options, user });
     },
 
     async head(filePath: string, n: number): Promise<Buffer> {

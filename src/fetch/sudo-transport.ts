@@ -23,12 +23,12 @@ import { SweepError } from '../errors.js';
 import { shellQuote } from '../shell-quote.js';
 import { orderRotated, rotationSlot } from './list-logs.js';
 import {
-  type ByteRange,
   checkRange,
   endedEarly,
   interrupted,
   type LogTransport,
   logMissing,
+  type ReadOptions,
   type RemoteFile,
   sudoersRule,
 } from './transport.js';
@@ -346,6 +346,7 @@ class SudoReadStream extends Readable {
     private end: number | undefined,
     private readonly user: string,
     private readonly sizeOf: (p: string) => Promise<number>,
+    private readonly opened: (() => Promise<void>) | undefined,
   ) {
     super({ highWaterMark: 1024 * 1024 });
   }
@@ -377,6 +378,14 @@ class SudoReadStream extends Readable {
       return;
     }
     this.channel = channel;
+    const deliver = (chunk: Buffer): boolean => {
+      const more = this.push(chunk);
+      if (!more) channel.pause();
+      return more;
+    };
+    // `opened` is checked at the first bytes (`cat` has the file open by then); what comes meanwhile is held.
+    let held: Buffer[] | undefined = this.opened === undefined ? undefined : [];
+    let check: Promise<void> | undefined;
     channel.on('data', (chunk: Buffer) => {
       if (this.settled) return;
       this.received += chunk.length;
@@ -386,9 +395,25 @@ class SudoReadStream extends Readable {
         );
         return;
       }
-      if (!this.push(chunk)) channel.pause();
+      if (held === undefined) {
+        deliver(chunk);
+        return;
+      }
+      held.push(chunk);
+      if (check !== undefined || this.opened === undefined) return;
+      channel.pause();
+      check = this.opened().then(
+        () => {
+          const waiting = held ?? [];
+          held = undefined;
+          if (this.settled) return;
+          if (waiting.every(deliver)) channel.resume();
+        },
+        (err: unknown) => this.fail(err as Error),
+      );
     });
-    void watch.closed.then(() => {
+    void watch.closed.then(async () => {
+      await check;
       if (this.settled) return;
       const complete = this.received === this.length;
       const failure = verdict(watch.exit(), watch.stderr(), complete, this.filePath, this.user, command);
@@ -401,7 +426,7 @@ class SudoReadStream extends Readable {
     });
   }
 
-  private fail(err: SweepError): void {
+  private fail(err: Error): void {
     this.settled = true;
     this.destroy(err);
   }
@@ -462,8 +487,8 @@ export function createSudoTransport(client: Client, options: SudoTransportOption
 
     stat,
 
-    read(filePath: string, range: ByteRange = {}): Readable {
-      const { start, end } = checkRange(range);
+    read(filePath: string, options: ReadOptions = {}): Readable {
+      const { start, end } = checkRange(options);
       return new SudoReadStream(
         client,
         checkPath(filePath),
@@ -471,6 +496,7 @@ export function createSudoTransport(client: Client, options: SudoTransportOption
         end,
         user,
         async (p) => (await stat(p)).size,
+        options.opened,
       );
     },
 

@@ -32,6 +32,15 @@ export interface ByteRange {
   readonly end?: number;
 }
 
+export interface ReadOptions extends ByteRange {
+  /**
+   * Called once the remote file is open (an SFTP handle; for sudo, once `cat` has sent its first bytes) and
+   * before any byte is delivered: a rejection fails the read with its error, nothing delivered. The fetcher
+   * checks here that the log did not rotate between its listing and this open (fetch-host.ts).
+   */
+  readonly opened?: (() => Promise<void>) | undefined;
+}
+
 export interface LogTransport {
   readonly kind: 'sftp' | 'sudo';
   /**
@@ -48,7 +57,7 @@ export interface LogTransport {
    * The stream delivers exactly end - start bytes or errors: a file that turns out shorter (truncated, or
    * rotated and replaced between stat and read) errors with INTERRUPTED; it never ends as a clean short file.
    */
-  read(path: string, range?: ByteRange): Readable;
+  read(path: string, options?: ReadOptions): Readable;
   /** The first bytes of a file (for fingerprints and first-event time): min(n, size) bytes. */
   head(path: string, n: number): Promise<Buffer>;
 }

@@ -5,7 +5,14 @@ import { gzipSync } from 'node:zlib';
 import { Client } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyHostKey } from '../../src/fetch/known-hosts.js';
-import { firstEventTime, orderRotated, rotationSlot, selectForWindow } from '../../src/fetch/list-logs.js';
+import {
+  firstEventTime,
+  orderRotated,
+  relocate,
+  rotatedBetween,
+  rotationSlot,
+  selectForWindow,
+} from '../../src/fetch/list-logs.js';
 import { createSftpTransport } from '../../src/fetch/sftp-transport.js';
 import type { LogTransport, RemoteFile } from '../../src/fetch/transport.js';
 import { type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
@@ -78,6 +85,64 @@ describe('orderRotated', () => {
         ).map((f) => f.name),
       ).toEqual(['audit.log.1', 'audit.log']);
     }
+  });
+});
+
+describe('rotatedBetween and relocate: the log rotating between a listing and a read', () => {
+  const LOG = 'audit.log';
+  // Sizes and whole-second mtimes as SFTP lists them: audit.log.2, audit.log.1, the live log; then one rotation.
+  const before = [
+    file('audit.log.2', T0, 8000),
+    file('audit.log.1', T0 + HOUR, 8100),
+    file(LOG, T0 + 2 * HOUR, 7900),
+  ];
+  const once = [
+    file('audit.log.3', T0, 8000),
+    file('audit.log.2', T0 + HOUR, 8100),
+    file('audit.log.1', T0 + 3 * HOUR, 8200),
+    file(LOG, T0 + 3 * HOUR, 10),
+  ];
+
+  it('sees no rotation while auditd only writes to the live log', () => {
+    const grown = [before[0]!, before[1]!, file(LOG, T0 + 3 * HOUR, 9000)];
+    expect(rotatedBetween(LOG, before, grown)).toBe(false);
+    expect(rotatedBetween(LOG, before, before)).toBe(false);
+  });
+
+  it('sees a rotation in the rotated files, a first rotation, and with inodes a new live log', () => {
+    expect(rotatedBetween(LOG, before, once)).toBe(true);
+    expect(rotatedBetween(LOG, [file(LOG, T0, 50)], [file('audit.log.1', T0, 60), file(LOG, T0, 0)])).toBe(
+      true,
+    );
+    const live = (inode: number, size: number) => ({ ...file(LOG, T0, size), inode });
+    expect(rotatedBetween(LOG, [live(7, 50)], [live(7, 90)])).toBe(false);
+    expect(rotatedBetween(LOG, [live(7, 50)], [live(8, 90)])).toBe(true);
+  });
+
+  it('finds a rotated file by its size and mtime, the former live log as the oldest new one, or by inode', () => {
+    expect(relocate(LOG, before[1]!, before, once)?.name).toBe('audit.log.2');
+    expect(relocate(LOG, before[0]!, before, once)?.name).toBe('audit.log.3');
+    expect(relocate(LOG, before[2]!, before, once)?.name).toBe('audit.log.1');
+    const twice = [
+      file('audit.log.4', T0, 8000),
+      file('audit.log.3', T0 + HOUR, 8100),
+      file('audit.log.2', T0 + 3 * HOUR, 8200),
+      file('audit.log.1', T0 + 4 * HOUR, 8050),
+      file(LOG, T0 + 4 * HOUR, 10),
+    ];
+    expect(relocate(LOG, before[2]!, before, twice)?.name).toBe('audit.log.2');
+    const withInode = (f: RemoteFile, inode: number) => ({ ...f, inode });
+    expect(
+      relocate(LOG, withInode(before[2]!, 12), before, [withInode(once[1]!, 11), withInode(once[2]!, 12)])
+        ?.name,
+    ).toBe('audit.log.1');
+  });
+
+  it('finds nothing when the file is gone: deleted past num_logs, or compressed', () => {
+    const dropped = once.filter((f) => f.name !== 'audit.log.3');
+    expect(relocate(LOG, before[0]!, before, dropped)).toBeUndefined();
+    const compressed = [{ ...file('audit.log.3.gz', T0, 900) }, ...once.slice(1)];
+    expect(relocate(LOG, before[0]!, before, compressed)).toBeUndefined();
   });
 });
 
