@@ -12,7 +12,7 @@
 // Runs alternate ours/peer (the order flips every run) and the table shows medians, ratios and the targets.
 //
 //   node bench/fetch.mjs [--runs 3] [--hosts 200] [--host-mb 2] [--big-mb 200] [--parallel 32]
-//                        [--only a|b] [--no-diag] [--no-profile] [--keep]
+//                        [--only a|b] [--no-diag] [--no-profile] [--keep] [--cli OTHER/bin/auditsweep.js]
 //
 // --no-diag     skip the diagnostic rows, which are not part of the comparison: the same sweep writing the whole
 //               report set (summary, findings, report.html: no --events-only); (a) `auditsweep parse --events-only`
@@ -33,7 +33,6 @@ import { fmt, MiB, measure, median } from './lib/measure.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CORPUS = resolve(ROOT, '..', 'shared', 'corpus');
 const WORK = join(ROOT, '.bench', 'fetch');
-const CLI = join(ROOT, 'bin', 'auditsweep.js');
 // Outputs of the timed runs go to tmpfs for both tools, so disk writeback never lands in a later run.
 const SCRATCH_BASE = existsSync('/dev/shm') ? '/dev/shm' : '/tmp';
 
@@ -42,6 +41,8 @@ function arg(name, fallback) {
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
 const flag = (name) => process.argv.includes(`--${name}`);
+/** `--cli OTHER/bin/auditsweep.js`: another build of ours, for before/after. */
+const CLI = resolve(arg('cli', join(ROOT, 'bin', 'auditsweep.js')));
 const runs = Number(arg('runs', '3'));
 const hostCount = Number(arg('hosts', '200'));
 const hostMb = Number(arg('host-mb', '2'));
