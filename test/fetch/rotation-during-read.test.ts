@@ -18,6 +18,7 @@ import { HostLogParser } from '../../src/parse/host-parser.js';
 import { parseLocalFiles } from '../../src/parse/read-files.js';
 import type { EventRow } from '../../src/types.js';
 import { ROOT } from '../helpers/cli.js';
+import { inventoryHostOf } from '../helpers/fleet-inventory.js';
 import { type FleetHost, rotateLog, type SshdFleet, startSshdFleet } from '../helpers/sshd-fleet.js';
 
 const FIX = join(ROOT, 'test', 'fixtures', 'corpus', 'enriched');
@@ -98,30 +99,7 @@ describe('a log that rotates while the sweep reads it, against real sshd', () =>
   });
 
   function inventoryHost(h: FleetHost, transport: Transport): InventoryHost {
-    const set = 'host';
-    return {
-      name: h.name,
-      address: h.address,
-      port: h.port,
-      user: fleet.user,
-      identityFiles: [fleet.clientKey],
-      jump: [],
-      transport,
-      logPath: `${h.remoteLogDir}/audit.log`,
-      groups: [],
-      tags: [],
-      vars: {},
-      from: {
-        address: set,
-        port: set,
-        user: set,
-        identityFiles: set,
-        jump: set,
-        transport: set,
-        logPath: set,
-      },
-      origin: { file: 'rotation-during-read.test.ts' },
-    };
+    return inventoryHostOf(fleet, h, { transport, logPath: `${h.remoteLogDir}/audit.log` });
   }
 
   /**

@@ -21,6 +21,7 @@ import {
 } from '../../src/fetch/session.js';
 import { createSftpTransport } from '../../src/fetch/sftp-transport.js';
 import type { InventoryHost, JumpHost } from '../../src/inventory/types.js';
+import { inventoryHostOf } from '../helpers/fleet-inventory.js';
 import {
   type FleetHost,
   isGone,
@@ -42,30 +43,7 @@ function inventoryHost(
   host: { name: string; address: string; port: number },
   overrides: Partial<InventoryHost> = {},
 ): InventoryHost {
-  return {
-    name: host.name,
-    address: host.address,
-    port: host.port,
-    user: fleet.user,
-    identityFiles: [fleet.clientKey],
-    jump: [],
-    transport: 'sftp',
-    logPath: '/var/log/audit/audit.log',
-    groups: [],
-    tags: [],
-    vars: {},
-    from: {
-      address: 'host',
-      port: 'host',
-      user: 'host',
-      identityFiles: 'host',
-      jump: 'built-in',
-      transport: 'built-in',
-      logPath: 'built-in',
-    },
-    origin: { file: 'test' },
-    ...overrides,
-  };
+  return inventoryHostOf(fleet, host, overrides);
 }
 
 function jumpVia(host: FleetHost): JumpHost {

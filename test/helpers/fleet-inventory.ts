@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import type { InventoryHost } from '../../src/inventory/types.js';
 import type { FleetHost, SshdFleet } from './sshd-fleet.js';
 
 /** The known_hosts lines of `hosts`, as OpenSSH writes them for a port other than 22. */
@@ -97,4 +98,39 @@ export function sweepArgs(files: SweepFiles, out: string, extra: readonly string
     '--yes',
     ...extra,
   ];
+}
+
+/**
+ * A host as the fetcher takes it, made by hand rather than by an inventory: the fleet's user and client key, SFTP,
+ * the canonical log path, unless `overrides` say otherwise.
+ */
+export function inventoryHostOf(
+  fleet: Pick<SshdFleet, 'user' | 'clientKey'>,
+  host: Pick<FleetHost, 'name' | 'address' | 'port'>,
+  overrides: Partial<InventoryHost> = {},
+): InventoryHost {
+  return {
+    name: host.name,
+    address: host.address,
+    port: host.port,
+    user: fleet.user,
+    identityFiles: [fleet.clientKey],
+    jump: [],
+    transport: 'sftp',
+    logPath: '/var/log/audit/audit.log',
+    groups: [],
+    tags: [],
+    vars: {},
+    from: {
+      address: 'host',
+      port: 'host',
+      user: 'host',
+      identityFiles: 'host',
+      jump: 'built-in',
+      transport: 'built-in',
+      logPath: 'built-in',
+    },
+    origin: { file: 'test' },
+    ...overrides,
+  };
 }
