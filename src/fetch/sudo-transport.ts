@@ -407,7 +407,10 @@ class SudoReadStream extends Readable {
           const waiting = held ?? [];
           held = undefined;
           if (this.settled) return;
-          if (waiting.every(deliver)) channel.resume();
+          // Every held chunk goes on (push() keeps one over the high-water mark too); then resume if there is room.
+          let more = true;
+          for (const chunk of waiting) more = deliver(chunk);
+          if (more) channel.resume();
         },
         (err: unknown) => this.fail(err as Error),
       );

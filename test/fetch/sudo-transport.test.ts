@@ -224,6 +224,32 @@ describe('sudo transport against real sshd', () => {
     );
   });
 
+  it('checks `opened` once cat has the file open, holding what comes meanwhile: every byte, once, in order', async () => {
+    const h = fleet.host('big');
+    const { transport } = await open('big');
+    const log = `${h.logDir}/audit.log`;
+    let checks = 0;
+    // A slow check: the first bytes wait for it, and the rest of the 30 MB must follow them whole.
+    const slow = () => new Promise<void>((resolve) => setTimeout(() => resolve(void checks++), 300));
+    const stream = transport.read(log, { opened: slow });
+    let firstBeforeCheck = false;
+    stream.once('data', () => {
+      firstBeforeCheck = checks === 0;
+    });
+    expect(sha256(await readAll(stream))).toBe(sha256(bigBytes));
+    expect(checks).toBe(1);
+    expect(firstBeforeCheck).toBe(false);
+    // A check that fails: nothing is delivered, the read fails with its error.
+    const refused = new Error('not the file listed');
+    const failing = transport.read(log, { start: 5, opened: () => Promise.reject(refused) });
+    let delivered = 0;
+    failing.on('data', (c: Buffer) => {
+      delivered += c.length;
+    });
+    await expect(readAll(failing)).rejects.toBe(refused);
+    expect(delivered).toBe(0);
+  });
+
   it('errors with INTERRUPTED when the file is shorter than the requested end', async () => {
     const h = fleet.host('big');
     const { transport } = await open('big');
