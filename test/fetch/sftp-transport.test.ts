@@ -268,7 +268,7 @@ describe('SFTP transport against real sshd', () => {
     expect(maxInFlight).toBeLessThanOrEqual(concurrency);
   });
 
-  it('closes every handle: after end, after destroy mid-read, after an error', async () => {
+  it('closes every handle: after end, after destroy mid-read, after an error, after a failed open check', async () => {
     const h = fleet.host('big');
     const file = path.join(h.logDir, 'audit.log');
     const { sftp, transport } = await open('big');
@@ -294,6 +294,22 @@ describe('SFTP transport against real sshd', () => {
     await readAll(transport.read(LOG, { end: bigBytes.length + 1 })).catch(() => undefined);
     await transport.head(LOG, 100);
     await expectSweepError(readAll(transport.read(LOG, { start: bigBytes.length + 1 })), 'INTERRUPTED');
+    // A read whose `opened` check fails (the log rotated since it was listed): its error, no byte, handle closed.
+    const refused = new Error('not the file listed');
+    let checkedOpen = -1;
+    const rejected = transport.read(LOG, {
+      end: 1_000_000,
+      opened: async () => {
+        checkedOpen = openDescriptors(h, file);
+        throw refused;
+      },
+    });
+    let delivered = 0;
+    rejected.on('data', (c: Buffer) => {
+      delivered += c.length;
+    });
+    await expect(readAll(rejected)).rejects.toBe(refused);
+    expect([checkedOpen, delivered]).toEqual([1, 0]);
     expect(await waitForDescriptors(0)).toBe(0);
   });
 
