@@ -218,12 +218,27 @@ async function plan(
       firstEventMs.set(f.path, firstEventTime(await transport.head(f.path, 64 * 1024)));
     selection = selectForWindow(candidates, options.window, { firstEventMs });
   }
+  return readsOf(selection.selected, files, (file) => startOf.get(file.path) ?? 0);
+}
+
+/**
+ * The reads of `selected` (oldest first, out of the listing `files`), each from `startOf(file)`. The newest plain
+ * file of the listing is live: auditd may still be writing it, so a last line without its newline is left for the
+ * next sweep, and it is read even when it holds nothing new yet. Any other file with nothing left to read is left out.
+ */
+function readsOf(
+  selected: readonly RemoteFile[],
+  files: readonly RemoteFile[],
+  startOf: (file: RemoteFile) => number,
+  afterRotations?: number,
+): PlannedRead[] {
   const newest = files[files.length - 1];
-  return selection.selected
+  return selected
     .map((file) => ({
       file,
-      start: startOf.get(file.path) ?? 0,
+      start: startOf(file),
       live: file === newest && !file.name.endsWith('.gz'),
+      ...(afterRotations === undefined ? {} : { afterRotations }),
     }))
     .filter((r) => r.start < r.file.size || r.live);
 }
@@ -326,14 +341,13 @@ async function readOne(
       });
     }
   }
+  parser.endFile();
   if (rotated !== undefined) {
     // Its empty copy goes: the file will be read (and copied) under the name it has now.
     if (rawFile !== undefined && options.keepRawDir !== undefined)
       await rm(join(options.keepRawDir, rawFile));
-    parser.endFile();
     return rotated;
   }
-  parser.endFile();
   return { consumedEnd: gz ? end : start + boundary.consumed, head };
 
   function tally(n: number): void {
@@ -458,14 +472,13 @@ export async function fetchHost(
           );
         }
         notes.push(`the log rotated during the read: ${read.file.name} was read as ${moved.name}`);
-        const newest = now[now.length - 1];
-        const rest = now.slice(now.indexOf(moved)).map((file) => ({
-          file,
-          start: file === moved ? read.start : 0,
-          live: file === newest && file.name === logName,
-          afterRotations: rotations,
-        }));
-        reads = [...reads.slice(0, k), ...rest.filter((r) => r.start < r.file.size || r.live)];
+        const rest = readsOf(
+          now.slice(now.indexOf(moved)),
+          now,
+          (file) => (file === moved ? read.start : 0),
+          rotations,
+        );
+        reads = [...reads.slice(0, k), ...rest];
         listed = now;
         k--;
         continue;
